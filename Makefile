@@ -1,0 +1,52 @@
+# The two commands a newcomer needs are `make run` and `make test`; `make help` lists the rest.
+SHELL := /bin/bash
+PY := .venv/bin/python
+STAMP := .venv/.installed
+NODE_STAMP := node_modules/.installed
+STAGE ?= prod
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test lint types unit integration contract e2e openapi package mail clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt infra/setup.sh
+	@bash infra/setup.sh python
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json infra/setup.sh
+	@bash infra/setup.sh node
+	@touch $@
+
+setup: $(STAMP) $(NODE_STAMP) ## create .venv and install Python, Node and system packages when missing
+	@bash infra/setup.sh system
+
+run: setup ## start the local stack (moto, API on :8000, worker) and seed the demo
+	$(PY) -m infra.local
+
+test: setup lint types ## lint, type check, then every test (unit, integration, contract, e2e)
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+lint: $(STAMP) ## ruff lint and format check
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+types: $(STAMP) ## mypy over chalicelib and app.py
+	.venv/bin/mypy
+
+format: $(STAMP) ## apply ruff's formatting and safe fixes
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+openapi: $(STAMP) ## regenerate docs/openapi.json from the code
+	$(PY) -m chalicelib.api.openapi > docs/openapi.json
+
+package: $(STAMP) ## build the deployable stack offline into build/ (chalice package + our resources)
+	$(PY) -m infra.template package --stage $(STAGE) --out build
+
+mail: $(STAMP) ## show the e-mails the local stack has "sent"
+	$(PY) -m infra.local.mail
+
+clean: ## remove build output and local state
+	rm -rf build .local .mypy_cache .ruff_cache

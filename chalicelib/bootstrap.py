@@ -1,0 +1,78 @@
+"""Composition root: builds the services from the settings, once per process.
+
+Tests replace the whole set with `use(...)` (fakes for unit tests, moto-backed for integration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from pynamodb.connection import Connection
+
+from chalicelib.config import Settings
+from chalicelib.services.credentials import Credentials
+from chalicelib.services.ports import Clock, MailSender, SystemClock
+from chalicelib.services.registry import Registry
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    registry: Registry
+    credentials: Credentials
+    mail_sender: MailSender
+    clock: Clock
+    idempotency_store: Any  # a Powertools persistence layer, used by handlers/idempotency.py
+
+
+def build(settings: Settings) -> Services:
+    # Adapters are imported here, and only here, so services never depend on them.
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    from chalicelib.store import aws
+    from chalicelib.store.clients import DynamoClientRepository
+    from chalicelib.store.mail import SesMailSender, SqsMailOutbox
+    from chalicelib.store.models import bind_models
+    from chalicelib.store.structures import DynamoStructureRepository
+
+    bind_models(settings)
+    clock = SystemClock()
+    connection = Connection(region=settings.region, host=settings.endpoint_url)
+    registry = Registry(DynamoStructureRepository(connection))
+    outbox = SqsMailOutbox(aws.client("sqs", settings), settings.queue_correio)
+    credentials = Credentials(DynamoClientRepository(), registry, clock, outbox)
+    sender = SesMailSender(aws.client("sesv2", settings), settings.mail_sender, settings.mail_configuration_set)
+    idempotency = DynamoDBPersistenceLayer(
+        table_name=settings.table_idempotencia, boto3_client=aws.client("dynamodb", settings)
+    )
+    return Services(settings, registry, credentials, sender, clock, idempotency)
+
+
+_override: list[Services] = []
+
+
+@cache
+def _from_env() -> Services:
+    return build(Settings.from_env())
+
+
+def services() -> Services:
+    return _override[-1] if _override else _from_env()
+
+
+@contextmanager
+def use(replacement: Services) -> Iterator[Services]:
+    _override.append(replacement)
+    try:
+        yield replacement
+    finally:
+        _override.pop()
+
+
+def reset() -> None:
+    """Forgets the cached services (after the environment changed: tests, the local stack)."""
+    _from_env.cache_clear()

@@ -1,0 +1,9 @@
+"""Every blueprint of the app, in registration order (the authorizer first)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.handlers import auth, estruturas, mail, meta, orgaos
+
+BLUEPRINTS: tuple[Blueprint, ...] = (auth.auth_bp, meta.bp, estruturas.bp, orgaos.bp, mail.bp)

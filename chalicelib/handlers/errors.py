@@ -1,0 +1,70 @@
+"""The one place where errors become HTTP answers (RFC 9457 problem+json)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice import Response
+
+from chalicelib.api import problems
+from chalicelib.api.problems import ProblemType
+from chalicelib.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+
+_BY_ERROR: dict[type[DomainError], ProblemType] = {
+    InvalidInput: problems.INVALID_DATA,
+    NotFound: problems.NOT_FOUND,
+    Conflict: problems.CONFLICT,
+    Unauthenticated: problems.UNAUTHENTICATED,
+    Forbidden: problems.FORBIDDEN,
+}
+
+
+def problem_response(
+    kind: ProblemType, detail: str, headers: dict[str, str] | None = None, **extensions: Any
+) -> Response:
+    return Response(
+        body=json.dumps(problems.problem(kind, detail, **extensions), ensure_ascii=False),
+        status_code=kind.status,
+        headers={"Content-Type": problems.MEDIA_TYPE, **(headers or {})},
+    )
+
+
+def domain_error_response(error: DomainError) -> Response:
+    kind = next((k for cls, k in _BY_ERROR.items() if isinstance(error, cls)), problems.INVALID_DATA)
+    fields = [{"campo": f.field, "mensagem": f.message} for f in error.fields] or None
+    return problem_response(kind, error.detail, erros=fields)
+
+
+# Chalice's own error codes (answers it gives before or around our views) -> our problem types.
+_CHALICE_CODES: dict[str, tuple[ProblemType, str]] = {
+    "BadRequestError": (problems.MALFORMED_REQUEST, problems.DETAIL_MALFORMED_BODY),
+    "UnauthorizedError": (problems.UNAUTHENTICATED, problems.DETAIL_UNAUTHENTICATED),
+    "ForbiddenError": (problems.FORBIDDEN, problems.DETAIL_FORBIDDEN),
+    "NotFoundError": (problems.NOT_FOUND, problems.DETAIL_ROUTE_NOT_FOUND),
+    "MethodNotAllowedError": (
+        problems.METHOD_NOT_ALLOWED,
+        "Este caminho existe, mas não aceita este método HTTP. Consulte /openapi.json.",
+    ),
+    "UnsupportedMediaType": (problems.UNSUPPORTED_MEDIA, problems.DETAIL_UNSUPPORTED_MEDIA),
+    "RequestTimeoutError": (problems.TIMEOUT, problems.DETAIL_TIMEOUT),
+    "TooManyRequestsError": (problems.THROTTLED, problems.DETAIL_THROTTLED),
+    "InternalServerError": (problems.INTERNAL, problems.DETAIL_INTERNAL),
+}
+
+
+def as_problem(response: Response) -> Response:
+    """Rewrites an error answer that Chalice made (JSON with Code/Message) into problem+json."""
+    if response.status_code < 400:
+        return response
+    headers = {k: v for k, v in (response.headers or {}).items() if k.lower() != "content-type"}
+    content_type = next((v for k, v in (response.headers or {}).items() if k.lower() == "content-type"), "")
+    if content_type.startswith(problems.MEDIA_TYPE):
+        return response
+    body = response.body
+    code = body.get("Code") if isinstance(body, dict) else None
+    kind, detail = _CHALICE_CODES.get(str(code), (None, ""))
+    if kind is None:
+        kind = problems.INTERNAL if response.status_code >= 500 else problems.MALFORMED_REQUEST
+        detail = problems.DETAIL_INTERNAL if response.status_code >= 500 else "A requisição não pôde ser processada."
+    return problem_response(kind, detail, headers=headers)

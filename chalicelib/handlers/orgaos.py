@@ -1,0 +1,57 @@
+"""The calling agency: who am I, and (scope admin) the agency's own API clients."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.models import (
+    CallerOut,
+    ClientList,
+    ClientListQuery,
+    ClientOut,
+    RevocationIn,
+    StructureId,
+)
+from chalicelib.api.validation import parse_path
+from chalicelib.bootstrap import services
+from chalicelib.domain.credentials import Caller, Scope
+from chalicelib.domain.errors import structure_not_found
+from chalicelib.handlers.catalog import ANY_SCOPE
+from chalicelib.handlers.routing import api_route
+
+bp = Blueprint(__name__)
+TAG = "Órgão e credenciais"
+
+
+@api_route(bp, "/orgaos/eu", "GET", summary="Quem sou eu", tag=TAG, access=ANY_SCOPE, response=CallerOut)
+def who_am_i(caller: Caller) -> CallerOut:
+    """O órgão e o cliente de API do token enviado, com os escopos dele."""
+    return CallerOut.from_domain(caller, services().registry.get(caller.agency_id))
+
+
+@api_route(
+    bp, "/orgaos/{orgao_id}/clientes", "GET", summary="Clientes de API do órgão", tag=TAG,
+    access=Scope.ADMIN, query=ClientListQuery, response=ClientList, errors=(400, 404),
+)  # fmt: skip
+def list_clients(caller: Caller, orgao_id: str, query: ClientListQuery) -> ClientList:
+    """Nunca devolve tokens nem seus hashes. Outro órgão no caminho responde 404."""
+    page = services().credentials.list_for_agency(_own_agency(caller, orgao_id), query.cursor, query.limite)
+    return ClientList(itens=[ClientOut.from_domain(c) for c in page.items], cursor=page.cursor)
+
+
+@api_route(
+    bp, "/orgaos/{orgao_id}/clientes/{cliente_id}/revogacao", "POST", summary="Revoga um cliente de API",
+    tag=TAG, access=Scope.ADMIN, body=RevocationIn, response=ClientOut, errors=(400, 404, 409, 422),
+)  # fmt: skip
+def revoke_client(caller: Caller, orgao_id: str, cliente_id: str, body: RevocationIn) -> ClientOut:
+    """O token deixa de valer na requisição seguinte. Repetir a revogação não muda nada."""
+    agency_id = _own_agency(caller, orgao_id)
+    return ClientOut.from_domain(services().credentials.revoke(cliente_id, agency_id, reason=body.motivo))
+
+
+def _own_agency(caller: Caller, orgao_id: str) -> str:
+    """The caller's own agency id; another agency's answers 404, exactly like an unknown one."""
+    agency_id = str(parse_path("orgao_id", orgao_id, StructureId))
+    if agency_id != caller.agency_id:
+        raise structure_not_found(agency_id)
+    return agency_id

@@ -1,0 +1,127 @@
+"""`api_route`: registers a Chalice route with what every route shares.
+
+It parses the query and body into the route's API models, resolves the caller, applies the
+Idempotency-Key to POSTs, serialises the answer model, maps errors to problem+json in one place,
+and records the route in the catalogue (for the authorizer and the OpenAPI document).
+A handler then reads like a sentence: parse -> one service call -> shape the answer.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel
+
+from chalicelib.api import problems
+from chalicelib.api.validation import parse_body, parse_query
+from chalicelib.bootstrap import services
+from chalicelib.domain.errors import DomainError
+from chalicelib.handlers import idempotency
+from chalicelib.handlers.auth import agency_auth, caller_from
+from chalicelib.handlers.catalog import ROUTES, Access, RouteSpec
+from chalicelib.handlers.errors import domain_error_response, problem_response
+from chalicelib.observability import logger
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def _answer(result: Any, status: int) -> dict[str, Any]:
+    if isinstance(result, BaseModel):
+        body = result.model_dump(mode="json")
+    else:
+        body = result
+    return {"status": status, "body": body}
+
+
+def api_route(
+    bp: Blueprint,
+    path: str,
+    method: str,
+    *,
+    summary: str,
+    tag: str,
+    access: Access,
+    query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    description: str = "",
+    errors: tuple[int, ...] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
+        spec = RouteSpec(
+            path=path,
+            method=method,
+            operation_id=handler.__name__,
+            summary=summary,
+            tag=tag,
+            access=access,
+            query=query,
+            body=body,
+            response=response,
+            status=status,
+            idempotent=method == "POST",
+            description=description or (handler.__doc__ or "").strip(),
+            errors=errors,
+        )
+        ROUTES.append(spec)
+
+        @functools.wraps(handler)
+        def view(**path_params: str) -> Response:
+            request = bp.current_request
+            try:
+                kwargs: dict[str, Any] = dict(path_params)
+                if access is not None:
+                    kwargs["caller"] = caller_from(request, access)
+                if query is not None:
+                    kwargs["query"] = parse_query(query, request.query_params)
+                if body is not None:
+                    kwargs["body"] = parse_body(body, request.raw_body)
+
+                def execute() -> dict[str, Any]:
+                    return _answer(handler(**kwargs), status)
+
+                key = _header(request.headers, "idempotency-key")
+                if spec.idempotent and key is not None:
+                    caller = kwargs.get("caller")
+                    scope = f"{caller.client_id if caller else 'publico'}|{method} {path}|{path_params}"
+                    payload = json.loads(request.raw_body or b"null")
+                    answer = idempotency.run_once(
+                        services().idempotency_store, bp.lambda_context, scope, key, payload, execute
+                    )
+                else:
+                    answer = execute()
+            except DomainError as error:
+                return domain_error_response(error)
+            except idempotency.IdempotencyKeyReused:
+                return problem_response(
+                    problems.IDEMPOTENCY_MISMATCH,
+                    "Esta Idempotency-Key já foi usada com outro conteúdo. Use uma chave nova para "
+                    "uma nova operação.",
+                )
+            except Exception:
+                logger.exception("unhandled error", extra={"route": f"{method} {path}"})
+                return problem_response(problems.INTERNAL, problems.DETAIL_INTERNAL)
+            return Response(body=json.dumps(answer["body"], ensure_ascii=False), status_code=answer["status"],
+                            headers=dict(JSON_HEADERS))
+
+        bp.route(
+            path,
+            methods=[method],
+            authorizer=agency_auth if access is not None else None,
+            content_types=["application/json"],
+        )(view)
+        return handler
+
+    return decorator
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not headers:
+        return None
+    value = headers.get(name)
+    return None if value is None else str(value)

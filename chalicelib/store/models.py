@@ -1,0 +1,152 @@
+"""Persistence models (PynamoDB). They never leave chalicelib/store: repositories convert them.
+
+Key schemas and indexes declared here are also the tables' definitions in the cloud template and
+the local stack (infra/resources.py reads them), so there is one description of each table.
+Table names and the endpoint are bound at start-up by `bind_models` from the settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+
+STRUCTURE_LIST = "E"  # the single partition of the by-name index: the registry is thousands of rows
+
+
+class _Meta:
+    billing_mode = "PAY_PER_REQUEST"
+    region = "sa-east-1"
+    host: str | None = None
+
+
+class StructuresByName(GlobalSecondaryIndex["StructureItem"]):
+    class Meta:
+        index_name = "por_nome"
+        projection = AllProjection()
+
+    lista = UnicodeAttribute(hash_key=True)
+    ordem = UnicodeAttribute(range_key=True)
+
+
+class StructuresByAcronym(GlobalSecondaryIndex["StructureItem"]):
+    class Meta:
+        index_name = "por_sigla"
+        projection = AllProjection()
+
+    sigla_norm = UnicodeAttribute(hash_key=True)
+    ordem = UnicodeAttribute(range_key=True)
+
+
+class StructuresByAgency(GlobalSecondaryIndex["StructureItem"]):
+    class Meta:
+        index_name = "por_orgao"
+        projection = AllProjection()
+
+    orgao_id = UnicodeAttribute(hash_key=True)
+    ordem = UnicodeAttribute(range_key=True)
+
+
+class StructureItem(Model):
+    """An agency or a unit. `ordem` (normalised name + id) orders every listing by name."""
+
+    class Meta(_Meta):
+        table_name = "estruturas"
+
+    pk = UnicodeAttribute(hash_key=True)
+    lista = UnicodeAttribute()
+    ordem = UnicodeAttribute()
+    nome = UnicodeAttribute()
+    nome_norm = UnicodeAttribute()
+    sigla = UnicodeAttribute()
+    sigla_norm = UnicodeAttribute()
+    orgao_id = UnicodeAttribute()
+    pai_id = UnicodeAttribute(null=True)
+    ativo = BooleanAttribute()
+    pode_enviar = BooleanAttribute()
+    pode_receber = BooleanAttribute()
+    codigo_protocolo = UnicodeAttribute(null=True)
+    email_contato = UnicodeAttribute(null=True)
+    versao = VersionAttribute()
+
+    by_name = StructuresByName()
+    by_acronym = StructuresByAcronym()
+    by_agency = StructuresByAgency()
+
+
+class ProtocolCodeGuard(Model):
+    """Holds a protocol unit code for one structure, so two units never issue the same NUPs."""
+
+    class Meta(_Meta):
+        table_name = "estruturas"
+
+    pk = UnicodeAttribute(hash_key=True)  # "codigo#NNNNN"
+    dono = UnicodeAttribute()
+
+
+class Counter(Model):
+    class Meta(_Meta):
+        table_name = "estruturas"
+
+    pk = UnicodeAttribute(hash_key=True)  # "#contador#<name>"
+    valor = NumberAttribute(default=0)
+
+
+class ClientsByAgency(GlobalSecondaryIndex["ClientItem"]):
+    class Meta:
+        index_name = "por_orgao"
+        projection = AllProjection()
+
+    orgao_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class ClientItem(Model):
+    class Meta(_Meta):
+        table_name = "clientes"
+
+    id = UnicodeAttribute(hash_key=True)
+    orgao_id = UnicodeAttribute()
+    nome = UnicodeAttribute()
+    escopos = UnicodeSetAttribute()
+    token_hash = UnicodeAttribute()
+    criado_em = UTCDateTimeAttribute()
+    expira_em = UTCDateTimeAttribute(null=True)
+    revogado_em = UTCDateTimeAttribute(null=True)
+    renovado_em = UTCDateTimeAttribute(null=True)
+    versao = VersionAttribute()
+
+    by_agency = ClientsByAgency()
+
+
+# The model whose schema defines each table, by the settings field holding the table's name.
+TABLE_MODELS: dict[str, type[Model]] = {
+    "table_estruturas": StructureItem,
+    "table_clientes": ClientItem,
+}
+_BOUND: dict[str, tuple[type[Model], ...]] = {
+    "table_estruturas": (StructureItem, ProtocolCodeGuard, Counter),
+    "table_clientes": (ClientItem,),
+}
+
+
+def bind_models(settings: Settings) -> None:
+    """Points every model at its table and endpoint; drops cached connections."""
+    for field_name, models in _BOUND.items():
+        for model in models:
+            meta: Any = model.Meta
+            meta.table_name = getattr(settings, field_name)
+            meta.region = settings.region
+            meta.host = settings.endpoint_url
+            model._connection = None
