@@ -27,7 +27,7 @@ def to_domain(item: ClientItem) -> ApiClient:
 
 
 def to_item(client: ApiClient) -> ClientItem:
-    return ClientItem(
+    item = ClientItem(
         id=client.id,
         orgao_id=client.agency_id,
         nome=client.name,
@@ -37,8 +37,10 @@ def to_item(client: ApiClient) -> ClientItem:
         expira_em=client.expires_at,
         revogado_em=client.revoked_at,
         renovado_em=client.rotated_at,
-        versao=client.version or None,
     )
+    if client.version:
+        item.versao = client.version
+    return item
 
 
 class DynamoClientRepository:

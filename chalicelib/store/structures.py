@@ -40,7 +40,7 @@ def to_domain(item: StructureItem) -> Structure:
 
 def to_item(structure: Structure) -> StructureItem:
     name_norm = normalize(structure.name)
-    return StructureItem(
+    item = StructureItem(
         pk=structure.id,
         lista=STRUCTURE_LIST,
         ordem=f"{name_norm}#{structure.id.zfill(_ID_WIDTH)}",
@@ -55,8 +55,10 @@ def to_item(structure: Structure) -> StructureItem:
         pode_receber=structure.can_receive,
         codigo_protocolo=structure.protocol_code,
         email_contato=structure.contact_email,
-        versao=structure.version or None,
     )
+    if structure.version:
+        item.versao = structure.version
+    return item
 
 
 class DynamoStructureRepository:

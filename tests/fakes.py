@@ -1,0 +1,110 @@
+"""In-memory fakes of the services' ports. They obey the same contract tests as the DynamoDB
+adapters (tests/contract), so unit tests that use them are testing real behaviour."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.domain.credentials import ApiClient
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.structures import Structure, normalize
+from chalicelib.services.ports import MailMessage, Page, StructureQuery
+from chalicelib.store import cursors
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+def _page(items: list, cursor: str | None, limit: int, query: object, key: str) -> Page:
+    start = 0
+    if cursor:
+        decoded = cursors.decode(cursor, query, {"pos"})
+        assert decoded is not None
+        start = int(decoded["pos"]["S"])
+    chunk = items[start : start + limit]
+    more = start + limit < len(items)
+    next_cursor = cursors.encode({"pos": {"S": str(start + limit)}}, query) if more else None
+    return Page(chunk, next_cursor)
+
+
+class InMemoryStructures:
+    def __init__(self) -> None:
+        self.rows: dict[str, Structure] = {}
+        self.codes: dict[str, str] = {}
+        self._ids = itertools.count(1)
+
+    def get(self, structure_id: str) -> Structure | None:
+        return self.rows.get(structure_id)
+
+    def put(self, structure: Structure) -> Structure:
+        current = self.rows.get(structure.id)
+        if (current.version if current else 0) != structure.version:
+            if structure.version == 0:
+                raise Conflict(f"A estrutura {structure.id} já existe.")
+            raise Conflict(f"A estrutura {structure.id} foi alterada por outra operação; releia e repita.")
+        code = structure.protocol_code
+        if code is not None and self.codes.get(code, structure.id) != structure.id:
+            raise Conflict(f"O código de unidade protocolizadora {code} já pertence a outra estrutura.")
+        if current is not None and current.protocol_code and current.protocol_code != code:
+            del self.codes[current.protocol_code]
+        if code is not None:
+            self.codes[code] = structure.id
+        stored = replace(structure, version=structure.version + 1)
+        self.rows[structure.id] = stored
+        return stored
+
+    def search(self, query: StructureQuery, cursor: str | None, limit: int) -> Page[Structure]:
+        def keep(s: Structure) -> bool:
+            return (
+                (query.acronym is None or normalize(s.acronym) == normalize(query.acronym))
+                and (query.name is None or normalize(query.name) in normalize(s.name))
+                and (query.agency_id is None or s.agency_id == query.agency_id)
+                and (query.can_receive is None or s.can_receive == query.can_receive)
+                and (query.active is None or s.active == query.active)
+            )
+
+        rows = sorted(
+            (s for s in self.rows.values() if keep(s)), key=lambda s: (normalize(s.name), s.id.zfill(12))
+        )
+        return _page(rows, cursor, limit, query, "id")
+
+    def next_id(self) -> str:
+        return str(900_000_000 + next(self._ids))
+
+
+class InMemoryClients:
+    def __init__(self) -> None:
+        self.rows: dict[str, ApiClient] = {}
+
+    def get(self, client_id: str) -> ApiClient | None:
+        return self.rows.get(client_id)
+
+    def put(self, client: ApiClient) -> ApiClient:
+        current = self.rows.get(client.id)
+        if (current.version if current else 0) != client.version:
+            raise Conflict(f"O cliente {client.id} foi alterado por outra operação; releia e repita.")
+        stored = replace(client, version=client.version + 1)
+        self.rows[client.id] = stored
+        return stored
+
+    def list_by_agency(self, agency_id: str, cursor: str | None, limit: int) -> Page[ApiClient]:
+        rows = sorted((c for c in self.rows.values() if c.agency_id == agency_id), key=lambda c: c.id)
+        return _page(rows, cursor, limit, ("clientes", agency_id), "id")
+
+
+class RecordingOutbox:
+    def __init__(self) -> None:
+        self.messages: list[MailMessage] = []
+
+    def enqueue(self, message: MailMessage) -> None:
+        self.messages.append(message)

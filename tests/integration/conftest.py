@@ -1,0 +1,97 @@
+"""Integration fixtures: a fresh set of resources on the session's moto server for each test,
+created by the local stack's own code from infra/resources.py, and the API driven through the
+real handlers behind the same gateway the local stack serves (ProblemGateway)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+import app as app_module
+from chalicelib import bootstrap
+from chalicelib.config import ENV_ENDPOINT, Settings
+from chalicelib.domain.credentials import Scope
+from chalicelib.domain.structures import Structure
+from infra.local.gateway import ProblemGateway
+from infra.local.resources import create_resources
+from infra.resources import STACK
+from tests import servers
+
+
+@dataclass
+class Stack:
+    endpoint: str
+    settings: Settings
+    services: bootstrap.Services
+    tokens: dict[str, str]
+    client_ids: dict[str, str]
+
+
+@pytest.fixture
+def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    stage = f"t{uuid.uuid4().hex[:10]}"
+    env = {**STACK.environment(stage), ENV_ENDPOINT: moto_endpoint}
+    env.update(create_resources(moto_endpoint, stage, servers.REGION))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    bootstrap.reset()
+    services = bootstrap.services()
+    registry = services.registry
+    registry.save(Structure(id="100", name="Ministério da Saúde", acronym="MS", agency_id="",
+                            contact_email="ti@ms.example.gov.br"))  # fmt: skip
+    registry.save(Structure(id="101", name="Protocolo Central do MS", acronym="PROT", agency_id="",
+                            parent_id="100", protocol_code="25000"))  # fmt: skip
+    registry.save(Structure(id="200", name="Instituto Nacional do Seguro Social", acronym="INSS", agency_id=""))
+    tokens, client_ids = {}, {}
+    for name, agency, scopes in [
+        ("ms-admin", "100", {Scope.PROCESSOS, Scope.BARRAMENTO, Scope.ADMIN}),
+        ("ms-sei", "100", {Scope.PROCESSOS}),
+        ("inss-bus", "200", {Scope.BARRAMENTO}),
+        ("inss-admin", "200", {Scope.ADMIN}),
+    ]:
+        issued = services.credentials.issue(agency, name, frozenset(scopes))
+        tokens[name], client_ids[name] = issued.token, issued.client.id
+    yield Stack(moto_endpoint, services.settings, services, tokens, client_ids)
+    bootstrap.reset()
+
+
+class Api:
+    """HTTP calls through the real app and the local gateway, as a client sees them."""
+
+    def __init__(self, client: Client) -> None:
+        self._http = client.http
+
+    def call(self, method: str, path: str, token: str | None = None, body: Any = None,
+             headers: dict[str, str] | None = None, raw: bytes | None = None) -> Any:  # fmt: skip
+        sent = {"content-type": "application/json", **(headers or {})}
+        if token is not None:
+            sent["authorization"] = f"Bearer {token}"
+        payload = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        response = self._http.request(method, path, headers=sent, body=payload)
+        response.json = json.loads(response.body) if response.body else None
+        response.lower_headers = {k.lower(): v for k, v in response.headers.items()}
+        return response
+
+
+@pytest.fixture
+def api(stack: Stack) -> Iterator[Api]:
+    with Client(app_module.app, stage_name="local") as client:
+        # The gateway in front of the app is the local stack's, so answers match `make run`'s.
+        client.http._local_gateway = ProblemGateway(app_module.app, client.http._config)
+        yield Api(client)
+
+
+def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status, response.body
+    assert response.lower_headers["content-type"].startswith("application/problem+json")
+    body = response.json
+    assert body["type"] == f"urn:pen:problema:{slug}"
+    assert body["status"] == status
+    assert body["title"] and body["detail"]
+    return dict(body)
