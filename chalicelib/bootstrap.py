@@ -45,7 +45,9 @@ def build(settings: Settings) -> Services:
     registry = Registry(DynamoStructureRepository(connection))
     outbox = SqsMailOutbox(aws.client("sqs", settings), settings.queue_correio)
     credentials = Credentials(DynamoClientRepository(), registry, clock, outbox)
-    sender = SesMailSender(aws.client("sesv2", settings), settings.mail_sender, settings.mail_configuration_set)
+    sender = SesMailSender(
+        aws.client("sesv2", settings), settings.mail_sender, settings.mail_configuration_set
+    )
     idempotency = DynamoDBPersistenceLayer(
         table_name=settings.table_idempotencia, boto3_client=aws.client("dynamodb", settings)
     )

@@ -125,7 +125,10 @@ def key_schema(table: Table) -> tuple[list[dict[str, str]], list[dict[str, str]]
         for gsi in sorted(schema.get("global_secondary_indexes", []), key=lambda g: g["index_name"])
     ]
     attributes = sorted(
-        ({"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]} for a in schema["attribute_definitions"]),
+        (
+            {"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]}
+            for a in schema["attribute_definitions"]
+        ),
         key=lambda a: a["AttributeName"],
     )
     return attributes, keys(schema["key_schema"]), indexes

@@ -66,12 +66,22 @@ def dynamodb_local_jar() -> Path:
 def dynamodb_local() -> Iterator[str]:
     java = shutil.which("java")
     if java is None:
-        raise RuntimeError("Java 17+ is needed for DynamoDB Local: sudo apt-get install -y openjdk-17-jre-headless")
+        raise RuntimeError(
+            "Java 17+ is needed for DynamoDB Local: sudo apt-get install -y openjdk-17-jre-headless"
+        )
     jar = dynamodb_local_jar()
     port = free_port()
     process = subprocess.Popen(
-        [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
-         "-inMemory", "-port", str(port), "-disableTelemetry"],  # fmt: skip
+        [
+            java,
+            f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+            "-jar",
+            str(jar),
+            "-inMemory",
+            "-port",
+            str(port),
+            "-disableTelemetry",
+        ],
         cwd=jar.parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -71,7 +71,12 @@ class StructureOut(ApiModel):
 
 class StructureListQuery(ApiModel):
     sigla: Annotated[str, Field(min_length=1, max_length=30)] | None = None
-    nome: Annotated[str, Field(min_length=2, max_length=100, description="Trecho do nome, sem distinção de acentos")] | None = None  # fmt: skip
+    nome: (
+        Annotated[
+            str, Field(min_length=2, max_length=100, description="Trecho do nome, sem distinção de acentos")
+        ]
+        | None
+    ) = None
     orgao: StructureId | None = Field(default=None, description="Só as estruturas deste órgão")
     podeReceber: bool | None = None  # noqa: N815
     ativo: bool | None = None

@@ -168,7 +168,7 @@ def build_document() -> dict[str, Any]:
 def main() -> None:
     import chalicelib.handlers.blueprints  # noqa: F401 - loading the handlers fills the catalogue
 
-    print(json.dumps(build_document(), ensure_ascii=False, indent=2, sort_keys=False))  # noqa: T201
+    print(json.dumps(build_document(), ensure_ascii=False, indent=2, sort_keys=False))
 
 
 if __name__ == "__main__":

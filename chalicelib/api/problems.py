@@ -36,7 +36,9 @@ CONFLICT = ProblemType("conflito", 409, "Conflito com o estado atual")
 IN_PROGRESS = ProblemType("requisicao-em-andamento", 409, "Requisição em andamento")
 TOO_LARGE = ProblemType("corpo-muito-grande", 413, "Corpo da requisição muito grande")
 UNSUPPORTED_MEDIA = ProblemType("tipo-de-midia-nao-suportado", 415, "Tipo de mídia não suportado")
-IDEMPOTENCY_MISMATCH = ProblemType("chave-de-idempotencia-reutilizada", 422, "Chave de idempotência reutilizada")
+IDEMPOTENCY_MISMATCH = ProblemType(
+    "chave-de-idempotencia-reutilizada", 422, "Chave de idempotência reutilizada"
+)
 THROTTLED = ProblemType("limite-de-requisicoes", 429, "Muitas requisições")
 INTERNAL = ProblemType("erro-interno", 500, "Erro interno")
 UNAVAILABLE = ProblemType("indisponivel", 503, "Serviço indisponível")
@@ -44,7 +46,8 @@ TIMEOUT = ProblemType("tempo-esgotado", 504, "Tempo esgotado")
 
 ALL = (
     INVALID_DATA, MALFORMED_REQUEST, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT,
-    IN_PROGRESS, TOO_LARGE, UNSUPPORTED_MEDIA, IDEMPOTENCY_MISMATCH, THROTTLED, INTERNAL, UNAVAILABLE, TIMEOUT,
+    IN_PROGRESS, TOO_LARGE, UNSUPPORTED_MEDIA, IDEMPOTENCY_MISMATCH, THROTTLED, INTERNAL, UNAVAILABLE,
+    TIMEOUT,
 )  # fmt: skip
 
 MAX_BODY_BYTES = 1024 * 1024  # the API takes metadata only: files go to S3 through presigned URLs
@@ -60,7 +63,9 @@ DETAIL_UNSUPPORTED_MEDIA = "Envie o corpo como JSON, com o cabeçalho 'Content-T
 DETAIL_MALFORMED_BODY = "O corpo da requisição não é um JSON válido."
 DETAIL_THROTTLED = "Limite de requisições excedido. Aguarde alguns segundos e tente novamente."
 DETAIL_INTERNAL = "Ocorreu um erro inesperado. Informe o X-Correlation-Id ao suporte da plataforma."
-DETAIL_TIMEOUT = "A operação demorou mais que o permitido. Tente novamente; repita com a mesma Idempotency-Key."
+DETAIL_TIMEOUT = (
+    "A operação demorou mais que o permitido. Tente novamente; repita com a mesma Idempotency-Key."
+)
 
 # API Gateway response type -> (problem type, detail). MISSING_AUTHENTICATION_TOKEN is what API
 # Gateway answers for an unknown path or method; we say 404 there, as a person would expect.

@@ -51,6 +51,12 @@ class Structure:
 
 def validate_structure(structure: Structure, parent: Structure | None) -> None:
     """Checks one structure against its parent; raises InvalidInput listing every bad field."""
+    problems = _field_problems(structure) + _tree_problems(structure, parent)
+    if problems:
+        raise InvalidInput("A estrutura tem dados inválidos.", problems)
+
+
+def _field_problems(structure: Structure) -> list[FieldError]:
     problems: list[FieldError] = []
     if not ID_PATTERN.match(structure.id):
         problems.append(FieldError("id", "deve ser um número inteiro positivo de até 12 dígitos"))
@@ -65,15 +71,18 @@ def validate_structure(structure: Structure, parent: Structure | None) -> None:
             validate_email(structure.contact_email, check_deliverability=False)
         except EmailNotValidError:
             problems.append(FieldError("emailContato", "não é um endereço de e-mail válido"))
+    return problems
+
+
+def _tree_problems(structure: Structure, parent: Structure | None) -> list[FieldError]:
     if structure.is_agency:
         if structure.agency_id != structure.id:
-            problems.append(FieldError("orgaoId", "um órgão é o seu próprio órgão"))
-    elif parent is None:
-        problems.append(FieldError("paiId", f"a estrutura superior {structure.parent_id} não existe"))
-    else:
-        if parent.agency_id != structure.agency_id:
-            problems.append(FieldError("paiId", "a estrutura superior pertence a outro órgão"))
-        if parent.id == structure.id:
-            problems.append(FieldError("paiId", "uma estrutura não pode ser superior a si mesma"))
-    if problems:
-        raise InvalidInput("A estrutura tem dados inválidos.", problems)
+            return [FieldError("orgaoId", "um órgão é o seu próprio órgão")]
+        return []
+    if parent is None:
+        return [FieldError("paiId", f"a estrutura superior {structure.parent_id} não existe")]
+    if parent.id == structure.id:
+        return [FieldError("paiId", "uma estrutura não pode ser superior a si mesma")]
+    if parent.agency_id != structure.agency_id:
+        return [FieldError("paiId", "a estrutura superior pertence a outro órgão")]
+    return []

@@ -21,12 +21,15 @@ from chalicelib.observability import logger
 auth_bp = Blueprint(__name__)
 
 
-def allowed_routes(scopes: frozenset[Scope]) -> list[AuthRoute]:
+def allowed_routes(scopes: frozenset[Scope]) -> list[str | AuthRoute]:
     by_path: dict[str, list[str]] = {}
     for spec in ROUTES:
         if spec.access is not None and spec.allows(scopes):
             by_path.setdefault(spec.arn_path, []).append(spec.method)
-    return [AuthRoute(path, sorted(set(methods))) for path, methods in sorted(by_path.items())]
+    routes: list[str | AuthRoute] = [
+        AuthRoute(path, sorted(set(methods))) for path, methods in sorted(by_path.items())
+    ]
+    return routes
 
 
 @auth_bp.authorizer(ttl_seconds=0, header="Authorization")
@@ -40,7 +43,11 @@ def agency_auth(auth_request: Any) -> AuthResponse:
     return AuthResponse(
         routes=allowed_routes(caller.scopes),
         principal_id=caller.client_id,
-        context={"orgaoId": caller.agency_id, "clienteId": caller.client_id, "escopos": " ".join(caller.scopes)},
+        context={
+            "orgaoId": caller.agency_id,
+            "clienteId": caller.client_id,
+            "escopos": " ".join(caller.scopes),
+        },
     )
 
 

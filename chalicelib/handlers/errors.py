@@ -57,8 +57,9 @@ def as_problem(response: Response) -> Response:
     """Rewrites an error answer that Chalice made (JSON with Code/Message) into problem+json."""
     if response.status_code < 400:
         return response
-    headers = {k: v for k, v in (response.headers or {}).items() if k.lower() != "content-type"}
-    content_type = next((v for k, v in (response.headers or {}).items() if k.lower() == "content-type"), "")
+    given = {str(k): str(v) for k, v in (response.headers or {}).items()}
+    headers = {k: v for k, v in given.items() if k.lower() != "content-type"}
+    content_type = next((v for k, v in given.items() if k.lower() == "content-type"), "")
     if content_type.startswith(problems.MEDIA_TYPE):
         return response
     body = response.body
@@ -66,5 +67,9 @@ def as_problem(response: Response) -> Response:
     kind, detail = _CHALICE_CODES.get(str(code), (None, ""))
     if kind is None:
         kind = problems.INTERNAL if response.status_code >= 500 else problems.MALFORMED_REQUEST
-        detail = problems.DETAIL_INTERNAL if response.status_code >= 500 else "A requisição não pôde ser processada."
+        detail = (
+            problems.DETAIL_INTERNAL
+            if response.status_code >= 500
+            else "A requisição não pôde ser processada."
+        )
     return problem_response(kind, detail, headers=headers)

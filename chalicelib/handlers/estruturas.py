@@ -41,5 +41,6 @@ def list_structures(caller: Caller, query: StructureListQuery) -> StructureList:
     access=ANY_SCOPE, response=StructureOut, errors=(400, 404),
 )  # fmt: skip
 def get_structure(caller: Caller, estrutura_id: str) -> StructureOut:
-    return StructureOut.from_domain(services().registry.get(parse_path("estrutura_id", estrutura_id, StructureId)))
-
+    return StructureOut.from_domain(
+        services().registry.get(parse_path("estrutura_id", estrutura_id, StructureId))
+    )

@@ -38,12 +38,17 @@ def check_key(key: str) -> str:
     if not KEY_PATTERN.match(key):
         raise InvalidInput(
             "Idempotency-Key inválida.",
-            [FieldError("Idempotency-Key", "use de 8 a 128 caracteres: letras, dígitos, '.', '_', ':' ou '-'")],
+            [
+                FieldError(
+                    "Idempotency-Key", "use de 8 a 128 caracteres: letras, dígitos, '.', '_', ':' ou '-'"
+                )
+            ],
         )
     return key
 
 
 def run_once(
+    *,
     store: Any,
     lambda_context: Any,
     scope: str,

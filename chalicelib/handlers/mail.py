@@ -26,6 +26,7 @@ def send_record(record: SQSRecord) -> None:
 @bp.on_sqs_message(queue=MAIL_QUEUE, batch_size=10)
 def send_mail(event: Any) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(
+    response = process_partial_response(
         event=event.to_dict(), record_handler=send_record, processor=processor, context=event.context
     )
+    return dict(response)

@@ -21,7 +21,7 @@ _CORRELATION_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
 
 
 def correlation_id(request: Request) -> str:
-    incoming = (request.headers or {}).get(CORRELATION_HEADER.lower())
+    incoming = request.headers.get(CORRELATION_HEADER.lower()) if request.headers else None
     if incoming and _CORRELATION_PATTERN.match(incoming):
         return str(incoming)
     return str(uuid.uuid4())

@@ -30,10 +30,7 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def _answer(result: Any, status: int) -> dict[str, Any]:
-    if isinstance(result, BaseModel):
-        body = result.model_dump(mode="json")
-    else:
-        body = result
+    body = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
     return {"status": status, "body": body}
 
 
@@ -80,7 +77,7 @@ def api_route(
                 if query is not None:
                     kwargs["query"] = parse_query(query, request.query_params)
                 if body is not None:
-                    kwargs["body"] = parse_body(body, request.raw_body)
+                    kwargs["body"] = parse_body(body, _as_bytes(request.raw_body))
 
                 def execute() -> dict[str, Any]:
                     return _answer(handler(**kwargs), status)
@@ -91,7 +88,12 @@ def api_route(
                     scope = f"{caller.client_id if caller else 'publico'}|{method} {path}|{path_params}"
                     payload = json.loads(request.raw_body or b"null")
                     answer = idempotency.run_once(
-                        services().idempotency_store, bp.lambda_context, scope, key, payload, execute
+                        store=services().idempotency_store,
+                        lambda_context=bp.lambda_context,
+                        scope=scope,
+                        key=key,
+                        payload=payload,
+                        execute=execute,
                     )
                 else:
                     answer = execute()
@@ -106,8 +108,11 @@ def api_route(
             except Exception:
                 logger.exception("unhandled error", extra={"route": f"{method} {path}"})
                 return problem_response(problems.INTERNAL, problems.DETAIL_INTERNAL)
-            return Response(body=json.dumps(answer["body"], ensure_ascii=False), status_code=answer["status"],
-                            headers=dict(JSON_HEADERS))
+            return Response(
+                body=json.dumps(answer["body"], ensure_ascii=False),
+                status_code=answer["status"],
+                headers=dict(JSON_HEADERS),
+            )
 
         bp.route(
             path,
@@ -118,6 +123,10 @@ def api_route(
         return handler
 
     return decorator
+
+
+def _as_bytes(raw: str | bytes | None) -> bytes | None:
+    return raw.encode() if isinstance(raw, str) else raw
 
 
 def _header(headers: Any, name: str) -> str | None:

@@ -16,10 +16,8 @@ def credential_notice(
     scopes = ", ".join(sorted(s.value for s in client.scopes))
     text = (
         f"Prezado(a) responsável técnico(a) do órgão {agency.name} ({agency.acronym}),\n\n"
-        f"O token do cliente de API \"{client.name}\" (id {client.id}, escopos: {scopes}) foi {what} "
-        f"em {when:%d/%m/%Y às %H:%M} (UTC).\n"
-        + (f"Motivo informado: {reason}\n" if reason else "")
-        + "\n"
+        f'O token do cliente de API "{client.name}" (id {client.id}, escopos: {scopes}) foi {what} '
+        f"em {when:%d/%m/%Y às %H:%M} (UTC).\n" + (f"Motivo informado: {reason}\n" if reason else "") + "\n"
         "Se esta operação não foi solicitada pelo seu órgão, revogue o cliente e procure a equipe de "
         "operação da plataforma imediatamente.\n\n"
         "Esta é uma mensagem automática; não responda.\n"

@@ -19,7 +19,7 @@ _LOCK = threading.Lock()
 
 
 @cache
-def client(service: str, settings: Settings) -> Any:
+def client(service: Any, settings: Settings) -> Any:
     with _LOCK:
         return _SESSION.client(
             service, region_name=settings.region, endpoint_url=settings.endpoint_url, config=_CONFIG

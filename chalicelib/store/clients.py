@@ -64,6 +64,8 @@ class DynamoClientRepository:
 
     def list_by_agency(self, agency_id: str, cursor: str | None, limit: int) -> Page[ApiClient]:
         start = cursors.decode(cursor, ("clientes", agency_id), {"id", "orgao_id"})
-        results = ClientItem.by_agency.query(agency_id, last_evaluated_key=start, limit=limit, page_size=limit)
+        results = ClientItem.by_agency.query(
+            agency_id, last_evaluated_key=start, limit=limit, page_size=limit
+        )
         items = [to_domain(i) for i in results]
         return Page(items, cursors.encode(results.last_evaluated_key, ("clientes", agency_id)))

@@ -54,7 +54,8 @@ class SesMailSender:
         mime["Message-ID"] = make_msgid(domain=self._sender.rpartition("@")[2] or None)
         for name, value in message.headers.items():
             mime[name] = value
-        mime.set_content(message.text, charset="utf-8")
+        # Quoted-printable keeps the message 7-bit clean across every relay on the way.
+        mime.set_content(message.text, charset="utf-8", cte="quoted-printable")
         request: dict[str, Any] = {
             "FromEmailAddress": self._sender,
             "Destination": {"ToAddresses": [message.to]},

@@ -93,7 +93,8 @@ class DynamoStructureRepository:
                 transaction.save(guard, condition=free)
             if old_code is not None:
                 transaction.delete(
-                    ProtocolCodeGuard(pk=_guard_key(old_code)), condition=ProtocolCodeGuard.dono == structure.id
+                    ProtocolCodeGuard(pk=_guard_key(old_code)),
+                    condition=ProtocolCodeGuard.dono == structure.id,
                 )
 
     def _conflict(self, structure: Structure, error: PutError | TransactWriteError) -> Conflict:
@@ -101,11 +102,14 @@ class DynamoStructureRepository:
         guard_failed = structure.protocol_code is not None and len(reasons) > 1 and reasons[1] is not None
         if guard_failed and reasons[1] is not None and reasons[1].code == "ConditionalCheckFailed":
             return Conflict(
-                f"O código de unidade protocolizadora {structure.protocol_code} já pertence a outra estrutura."
+                f"O código de unidade protocolizadora {structure.protocol_code} "
+                "já pertence a outra estrutura."
             )
         if error.cause_response_code in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
             if structure.version:
-                return Conflict(f"A estrutura {structure.id} foi alterada por outra operação; releia e repita.")
+                return Conflict(
+                    f"A estrutura {structure.id} foi alterada por outra operação; releia e repita."
+                )
             return Conflict(f"A estrutura {structure.id} já existe.")
         raise error
 
@@ -142,7 +146,11 @@ class DynamoStructureRepository:
         next_key = None
         if more:
             last = page[-1]
-            next_key = {"pk": {"S": last.pk}, hash_name: {"S": getattr(last, hash_name)}, "ordem": {"S": last.ordem}}
+            next_key = {
+                "pk": {"S": last.pk},
+                hash_name: {"S": getattr(last, hash_name)},
+                "ordem": {"S": last.ordem},
+            }
         return Page([to_domain(i) for i in page], cursors.encode(next_key, query))
 
     def next_id(self) -> str:

@@ -47,7 +47,9 @@ def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack
                             contact_email="ti@ms.example.gov.br"))  # fmt: skip
     registry.save(Structure(id="101", name="Protocolo Central do MS", acronym="PROT", agency_id="",
                             parent_id="100", protocol_code="25000"))  # fmt: skip
-    registry.save(Structure(id="200", name="Instituto Nacional do Seguro Social", acronym="INSS", agency_id=""))
+    registry.save(
+        Structure(id="200", name="Instituto Nacional do Seguro Social", acronym="INSS", agency_id="")
+    )
     tokens, client_ids = {}, {}
     for name, agency, scopes in [
         ("ms-admin", "100", {Scope.PROCESSOS, Scope.BARRAMENTO, Scope.ADMIN}),
@@ -67,8 +69,16 @@ class Api:
     def __init__(self, client: Client) -> None:
         self._http = client.http
 
-    def call(self, method: str, path: str, token: str | None = None, body: Any = None,
-             headers: dict[str, str] | None = None, raw: bytes | None = None) -> Any:  # fmt: skip
+    def call(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Any:
         sent = {"content-type": "application/json", **(headers or {})}
         if token is not None:
             sent["authorization"] = f"Bearer {token}"
@@ -93,5 +103,6 @@ def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
     body = response.json
     assert body["type"] == f"urn:pen:problema:{slug}"
     assert body["status"] == status
-    assert body["title"] and body["detail"]
+    assert body["title"]
+    assert body["detail"]
     return dict(body)

@@ -11,7 +11,7 @@ from tests.integration.conftest import Api, Stack, assert_problem
 
 
 def client_state(stack: Stack, name: str) -> object:
-    return stack.services.credentials._clients.get(stack.client_ids[name])  # noqa: SLF001
+    return stack.services.credentials._clients.get(stack.client_ids[name])
 
 
 def test_health_is_public(api: Api) -> None:
@@ -31,9 +31,16 @@ def test_structures_list_with_any_scope(api: Api, stack: Stack) -> None:
 
 def test_structures_filters_and_cursor_pagination(api: Api, stack: Stack) -> None:
     token = stack.tokens["inss-bus"]
-    assert [s["id"] for s in api.call("GET", "/barramento/estruturas?sigla=prot", token).json["itens"]] == ["101"]
-    assert [s["id"] for s in api.call("GET", "/barramento/estruturas?nome=saude", token).json["itens"]] == ["100"]
-    assert [s["id"] for s in api.call("GET", "/barramento/estruturas?orgao=100", token).json["itens"]] == ["100", "101"]
+    assert [s["id"] for s in api.call("GET", "/barramento/estruturas?sigla=prot", token).json["itens"]] == [
+        "101"
+    ]
+    assert [s["id"] for s in api.call("GET", "/barramento/estruturas?nome=saude", token).json["itens"]] == [
+        "100"
+    ]
+    assert [s["id"] for s in api.call("GET", "/barramento/estruturas?orgao=100", token).json["itens"]] == [
+        "100",
+        "101",
+    ]
     first = api.call("GET", "/barramento/estruturas?limite=2", token).json
     second = api.call("GET", f"/barramento/estruturas?limite=2&cursor={first['cursor']}", token).json
     assert [s["id"] for s in first["itens"] + second["itens"]] == ["200", "100", "101"]
@@ -41,7 +48,9 @@ def test_structures_filters_and_cursor_pagination(api: Api, stack: Stack) -> Non
 
 
 def test_bad_query_lists_each_field_in_portuguese(api: Api, stack: Stack) -> None:
-    response = api.call("GET", "/barramento/estruturas?limite=0&podeReceber=talvez&extra=1", stack.tokens["ms-sei"])
+    response = api.call(
+        "GET", "/barramento/estruturas?limite=0&podeReceber=talvez&extra=1", stack.tokens["ms-sei"]
+    )
     body = assert_problem(response, 400, "dados-invalidos")
     assert {e["campo"]: e["mensagem"] for e in body["erros"]} == {
         "limite": "deve ser no mínimo 1",
@@ -59,13 +68,22 @@ def test_tampered_cursor_is_a_clear_400(api: Api, stack: Stack) -> None:
 def test_one_structure_and_unknown_ones(api: Api, stack: Stack) -> None:
     token = stack.tokens["inss-bus"]
     assert api.call("GET", "/barramento/estruturas/101", token).json["nome"] == "Protocolo Central do MS"
-    assert "999" in assert_problem(api.call("GET", "/barramento/estruturas/999", token), 404, "nao-encontrado")["detail"]
+    assert (
+        "999"
+        in assert_problem(api.call("GET", "/barramento/estruturas/999", token), 404, "nao-encontrado")[
+            "detail"
+        ]
+    )
     assert_problem(api.call("GET", "/barramento/estruturas/abc", token), 400, "dados-invalidos")
 
 
 def test_who_am_i(api: Api, stack: Stack) -> None:
     body = api.call("GET", "/orgaos/eu", stack.tokens["inss-bus"]).json
-    assert body == {"orgao": body["orgao"], "clienteId": stack.client_ids["inss-bus"], "escopos": ["barramento"]}
+    assert body == {
+        "orgao": body["orgao"],
+        "clienteId": stack.client_ids["inss-bus"],
+        "escopos": ["barramento"],
+    }
     assert body["orgao"]["sigla"] == "INSS"
 
 
@@ -82,7 +100,7 @@ def test_missing_malformed_or_unknown_tokens_are_401(api: Api, header: str | Non
 def test_revoked_and_expired_tokens_are_401(api: Api, stack: Stack) -> None:
     stack.services.credentials.revoke(stack.client_ids["ms-sei"])
     assert_problem(api.call("GET", "/orgaos/eu", stack.tokens["ms-sei"]), 401, "nao-autenticado")
-    clients = stack.services.credentials._clients  # noqa: SLF001
+    clients = stack.services.credentials._clients
     current = clients.get(stack.client_ids["inss-bus"])
     clients.put(current.__class__(**{**current.__dict__, "expires_at": current.created_at}))
     assert_problem(api.call("GET", "/orgaos/eu", stack.tokens["inss-bus"]), 401, "nao-autenticado")
@@ -96,7 +114,8 @@ def test_a_scope_the_token_lacks_is_403(api: Api, stack: Stack) -> None:
 def test_another_agency_in_the_path_is_404_without_data(api: Api, stack: Stack) -> None:
     response = api.call("GET", "/orgaos/100/clientes", stack.tokens["inss-admin"])
     body = assert_problem(response, 404, "nao-encontrado")
-    assert "ms-" not in response.body.decode() and stack.client_ids["ms-admin"] not in json.dumps(body)
+    assert "ms-" not in response.body.decode()
+    assert stack.client_ids["ms-admin"] not in json.dumps(body)
     revoke = api.call("POST", f"/orgaos/100/clientes/{stack.client_ids['ms-sei']}/revogacao",
                       stack.tokens["inss-admin"], {"motivo": "tentativa"})  # fmt: skip
     assert_problem(revoke, 404, "nao-encontrado")
@@ -130,7 +149,9 @@ def test_idempotency_key_replays_the_first_answer_and_refuses_another_body(api: 
     assert first.json == replay.json
     other = api.call("POST", path, stack.tokens["ms-admin"], {"motivo": "outro motivo"}, headers=key)
     assert_problem(other, 422, "chave-de-idempotencia-reutilizada")
-    bad_key = api.call("POST", path, stack.tokens["ms-admin"], {"motivo": "xyz"}, headers={"idempotency-key": "a b"})
+    bad_key = api.call(
+        "POST", path, stack.tokens["ms-admin"], {"motivo": "xyz"}, headers={"idempotency-key": "a b"}
+    )
     assert_problem(bad_key, 400, "dados-invalidos")
 
 
@@ -147,7 +168,9 @@ REVOKE_BAD_BODIES = [
 
 
 @pytest.mark.parametrize(("raw", "status", "slug"), REVOKE_BAD_BODIES)
-def test_bad_bodies_get_a_problem_and_change_nothing(api: Api, stack: Stack, raw: bytes, status: int, slug: str) -> None:
+def test_bad_bodies_get_a_problem_and_change_nothing(
+    api: Api, stack: Stack, raw: bytes, status: int, slug: str
+) -> None:
     path = f"/orgaos/100/clientes/{stack.client_ids['ms-sei']}/revogacao"
     assert_problem(api.call("POST", path, stack.tokens["ms-admin"], raw=raw), status, slug)
     assert client_state(stack, "ms-sei").revoked_at is None
@@ -156,8 +179,13 @@ def test_bad_bodies_get_a_problem_and_change_nothing(api: Api, stack: Stack, raw
 
 def test_field_errors_name_each_field(api: Api, stack: Stack) -> None:
     path = f"/orgaos/100/clientes/{stack.client_ids['ms-sei']}/revogacao"
-    body = assert_problem(api.call("POST", path, stack.tokens["ms-admin"], {"motivo": 1, "x": 2}), 400, "dados-invalidos")
-    assert {e["campo"]: e["mensagem"] for e in body["erros"]} == {"motivo": "deve ser um texto", "x": "campo desconhecido"}
+    body = assert_problem(
+        api.call("POST", path, stack.tokens["ms-admin"], {"motivo": 1, "x": 2}), 400, "dados-invalidos"
+    )
+    assert {e["campo"]: e["mensagem"] for e in body["erros"]} == {
+        "motivo": "deve ser um texto",
+        "x": "campo desconhecido",
+    }
 
 
 def test_gateway_and_framework_errors_are_problems(api: Api, stack: Stack) -> None:
@@ -185,18 +213,26 @@ def test_tokens_never_reach_the_logs(api: Api, stack: Stack, caplog: pytest.LogC
     api.call("GET", "/orgaos/eu", token)
     api.call("GET", "/orgaos/eu", token[:-1] + "A")
     api.call("GET", "/orgaos/eu", "Bearer " + token)
-    api.call("POST", f"/orgaos/100/clientes/{stack.client_ids['ms-sei']}/revogacao", token, {"motivo": "teste de log"})
+    api.call(
+        "POST",
+        f"/orgaos/100/clientes/{stack.client_ids['ms-sei']}/revogacao",
+        token,
+        {"motivo": "teste de log"},
+    )
     # Every field of every record, as the JSON formatter would write them.
     text = "\n".join(json.dumps(vars(r), default=str, ensure_ascii=False) for r in caplog.records)
     assert text.count('"msg": "request"') == 2  # the access log really was captured
     assert text.count('"msg": "token refused"') == 2
     secret = token.rsplit("_", 1)[-1]
-    assert secret not in text and secret[:-1] not in text
+    assert secret not in text
+    assert secret[:-1] not in text
     for name in stack.tokens:
         assert stack.tokens[name].rsplit("_", 1)[-1] not in text
 
 
 def test_unit_ids_show_their_agency(api: Api, stack: Stack) -> None:
-    stack.services.registry.save(Structure(id="102", name="Arquivo", acronym="ARQ", agency_id="", parent_id="101"))
+    stack.services.registry.save(
+        Structure(id="102", name="Arquivo", acronym="ARQ", agency_id="", parent_id="101")
+    )
     body = api.call("GET", "/barramento/estruturas/102", stack.tokens["ms-sei"]).json
     assert (body["orgaoId"], body["paiId"], body["tipo"]) == ("100", "101", "unidade")

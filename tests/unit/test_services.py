@@ -54,8 +54,13 @@ def test_import_saves_parents_first_and_reports_what_changed(world) -> None:
     rows = [
         Structure(id="202", name="Gabinete", acronym="GAB", agency_id="", parent_id="200"),
         Structure(id="200", name="INSS", acronym="INSS", agency_id=""),
-        Structure(id="100", name="Ministério da Saúde", acronym="MS", agency_id="100",
-                  contact_email="ti@ms.example.gov.br"),  # fmt: skip
+        Structure(
+            id="100",
+            name="Ministério da Saúde",
+            acronym="MS",
+            agency_id="100",
+            contact_email="ti@ms.example.gov.br",
+        ),
     ]
     seen: list[str] = []
     result = registry.import_many(rows, progress=lambda n, s: seen.append(s.id))
@@ -99,7 +104,9 @@ def test_revocation_is_final_and_idempotent(world) -> None:
 
 def test_expired_token_is_refused(world) -> None:
     _, credentials, _, _, clock = world
-    issued = credentials.issue("100", "SEI", frozenset({Scope.BARRAMENTO}), expires_at=clock.now() + timedelta(days=1))
+    issued = credentials.issue(
+        "100", "SEI", frozenset({Scope.BARRAMENTO}), expires_at=clock.now() + timedelta(days=1)
+    )
     clock.advance(days=1)
     with pytest.raises(Unauthenticated, match="expirou"):
         credentials.authenticate(f"Bearer {issued.token}")
