@@ -74,4 +74,5 @@ def test_any_authorization_header_is_a_token_or_unauthenticated(header: str) -> 
         presented = PresentedToken.from_authorization(header)
     except Unauthenticated:
         return
-    assert len(presented.client_id) == 16 and len(presented.secret) == 43
+    assert len(presented.client_id) == 16
+    assert len(presented.secret) == 43
