@@ -49,4 +49,4 @@ mail: $(STAMP) ## show the e-mails the local stack has "sent"
 	$(PY) -m infra.local.mail
 
 clean: ## remove build output and local state
-	rm -rf build .local .mypy_cache .ruff_cache
+	rm -rf build .local .mypy_cache .ruff_cache .chalice/deployments

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from chalicelib import config
 from chalicelib.store.models import TABLE_MODELS
 
+DAY = 24 * 3600
+
 
 @dataclass(frozen=True)
 class Table:
@@ -24,6 +26,7 @@ class Table:
     hash_key: str | None = None
     ttl_attribute: str | None = None
     stream: bool = False
+    stream_view: str = "NEW_AND_OLD_IMAGES"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Queue:
     visibility_timeout: int = 60  # at least 6x the consumer's timeout is the AWS advice; ours is short
     max_receive_count: int = 5
     batch_size: int = 10
+    retention_seconds: int = 4 * DAY
+    dlq_retention_seconds: int = 14 * DAY  # SQS's maximum: time to look at what failed
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class SigningKey:
     logical_id: str
     env: str
     description: str
+    key_spec: str = "ECC_NIST_P256"  # ECDSA P-256 with SHA-256: verifiable with plain openssl
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,12 @@ class Stack:
 
     def name(self, stage: str, suffix: str) -> str:
         return f"pen-{stage}-{suffix}"
+
+    def dlq_name(self, stage: str, queue: Queue) -> str:
+        return self.name(stage, queue.suffix) + "-dlq"
+
+    def key_alias(self, stage: str, key: SigningKey) -> str:
+        return f"alias/{self.name(stage, key.logical_id.lower())}"
 
     def environment(self, stage: str) -> dict[str, str]:
         """Environment variables naming each resource, for a stage with deterministic names."""

@@ -108,3 +108,10 @@ class RecordingOutbox:
 
     def enqueue(self, message: MailMessage) -> None:
         self.messages.append(message)
+
+
+def secret_of(token: str) -> str:
+    """The secret part of a token (it may itself contain '_', so never split on it)."""
+    from chalicelib.domain.credentials import PresentedToken
+
+    return PresentedToken.from_authorization(f"Bearer {token}").secret

@@ -1,0 +1,248 @@
+"""The local stack (`make run` → `python -m infra.local`): everything in one process, no AWS account.
+
+1. a moto server on 127.0.0.1 stands in for every AWS service (PEN_MOTO_PORT, default 8001);
+2. every resource of STACK is created on it (infra/local/resources.py);
+3. the demo is seeded through the real services (infra/local/seed.py);
+4. the API is served by Chalice's dev server answering through ProblemGateway (PEN_API_PORT,
+   default 8000; infra/local/server.py);
+5. a worker plays Lambda's event sources against the same handler functions (infra/local/worker.py).
+
+Console: one line per API request and per worker batch. The app's own JSON logs (Powertools) are
+set to WARNING so the console stays readable; `POWERTOOLS_LOG_LEVEL=INFO make run` shows them all.
+Ctrl-C or SIGTERM stops everything and exits 0. State lives in memory only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from moto.server import ThreadedMotoServer
+
+from chalicelib import bootstrap, config
+from infra.local import state
+from infra.local.resources import client, create_resources
+from infra.local.seed import DemoCredential, seed
+from infra.local.server import make_api_server, stage_environment
+from infra.local.state import HOST, REGION, ROOT, STAGE
+from infra.local.worker import Worker
+
+READY_LINE = "Local stack ready"
+ENV_APP_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+QUIET_APP_LOG_LEVEL = "WARNING"
+_UNSET_FOR_SAFETY = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN")
+
+
+def say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def port_from_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SystemExit(f"{name} must be a TCP port number, not {value!r}")
+    return int(value)
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return True
+    return False
+
+
+def base_environment(endpoint: str, api_url: str) -> dict[str, str]:
+    """Fake credentials that only moto accepts, and the switches every function reads."""
+    return {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        config.ENV_ENDPOINT: endpoint,
+        config.ENV_PUBLIC_BASE_URL: api_url,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "PEN",
+    }
+
+
+class LocalStack:
+    def __init__(self, api_port: int, moto_port: int) -> None:
+        self.api_port = api_port
+        self.moto_port = moto_port
+        self.endpoint = f"http://{HOST}:{moto_port}"
+        self.api_url = f"http://{HOST}:{api_port}"
+        self.stop = threading.Event()
+        self._exit = ExitStack()
+        self.credentials: list[DemoCredential] = []
+        self.worker: Worker | None = None
+
+    # start-up
+
+    def start(self) -> None:
+        user_log_level = os.environ.get(ENV_APP_LOG_LEVEL)
+        for name in _UNSET_FOR_SAFETY:
+            os.environ.pop(name, None)
+        os.environ.update(base_environment(self.endpoint, self.api_url))
+        self._start_moto()
+        resources_env = create_resources(self.endpoint, STAGE, REGION)
+        os.environ.update(stage_environment(ROOT, STAGE))
+        os.environ.update(resources_env)
+        os.environ[ENV_APP_LOG_LEVEL] = user_log_level or QUIET_APP_LOG_LEVEL
+
+        # Only now may the app be imported: Powertools reads the environment when handlers load.
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        import app as app_module
+
+        bootstrap.reset()
+        self.credentials = seed(bootstrap.services())
+        state.write_json(state.CREDENTIALS_FILE, [c.as_json() for c in self.credentials])
+
+        self.worker = Worker.for_stack(
+            app_module.app, client("sqs", self.endpoint, REGION), resources_env, stage=STAGE, region=REGION
+        )
+        threads = self.worker.start(self.stop)
+        self._exit.callback(self._join, threads)
+        self._exit.callback(self.stop.set)
+
+        server = make_api_server(app_module.app, ROOT, HOST, self.api_port, STAGE)
+        api_thread = threading.Thread(
+            target=server.server.serve_forever, kwargs={"poll_interval": 0.2}, name="api", daemon=True
+        )
+        api_thread.start()
+        self._exit.callback(server.server.server_close)
+        self._exit.callback(server.shutdown)
+
+        state.write_json(
+            state.STACK_FILE,
+            {
+                "stage": STAGE,
+                "region": REGION,
+                "endpoint": self.endpoint,
+                "api_url": self.api_url,
+                "api_port": self.api_port,
+                "moto_port": self.moto_port,
+                "pid": os.getpid(),
+                "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "environment": resources_env,
+            },
+        )
+        self._exit.callback(state.remove_stack_file)
+
+    def _start_moto(self) -> None:
+        moto = ThreadedMotoServer(ip_address=HOST, port=self.moto_port, verbose=False)
+        moto.start()
+        self._exit.callback(self._stop_moto, moto)
+
+    @staticmethod
+    def _stop_moto(moto: Any) -> None:
+        moto.stop()
+        server = getattr(moto, "_server", None)
+        if server is not None:
+            server.server_close()  # ThreadedMotoServer.stop leaves the socket bound
+
+    @staticmethod
+    def _join(threads: list[threading.Thread]) -> None:
+        for thread in threads:
+            thread.join(timeout=10)
+
+    def close(self) -> None:
+        self.stop.set()
+        self._exit.close()
+
+    # console
+
+    def summary(self) -> str:
+        folder = state.local_dir()
+        try:
+            shown_folder = str(folder.relative_to(Path.cwd()))
+        except ValueError:
+            shown_folder = str(folder)
+        lines = [
+            "",
+            "PEN — local stack (stage local). Everything runs in this one process.",
+            "State lives in memory: Ctrl-C loses it (the demo is seeded again at the next start).",
+            "",
+            f"  API          {self.api_url}   (OpenAPI: {self.api_url}/openapi.json)",
+            f"  AWS (moto)   {self.endpoint}   (DynamoDB, SQS, SES...: {self.endpoint}/moto-api/data.json)",
+        ]
+        if self.worker is not None:
+            lines += [f"  Worker       {line}" for line in self.worker.describe()]
+        lines += [
+            f"  Files        {shown_folder}/stack.json, {shown_folder}/demo-credentials.json",
+            "",
+            "Demo agencies and their API tokens (shown once; also in demo-credentials.json):",
+        ]
+        for c in self.credentials:
+            kind = "hosted" if c.hosted else "bus only"
+            lines.append(
+                f"  {c.acronym:<5} id {c.agency_id}  {c.name} ({kind}; scopes: {' '.join(c.scopes)})"
+            )
+            lines.append(f"        TOKEN_{c.acronym}={c.token}")
+        first = self.credentials[0] if self.credentials else None
+        lines += ["", "Try:"]
+        if first is not None:
+            lines.append(f"  export TOKEN={first.token}   # {first.acronym}")
+        lines += [
+            f'  curl -H "Authorization: Bearer $TOKEN" {self.api_url}/barramento/estruturas',
+            f'  curl -H "Authorization: Bearer $TOKEN" {self.api_url}/orgaos/eu',
+            f"  curl {self.api_url}/saude",
+            "",
+            'E-mails "sent" (SES on moto): make mail',
+            f"App JSON logs: {os.environ.get(ENV_APP_LOG_LEVEL)} and above "
+            f"(POWERTOOLS_LOG_LEVEL=INFO make run shows every one).",
+            "",
+        ]
+        return "\n".join(lines)
+
+
+def main() -> int:
+    api_port = port_from_env(state.ENV_API_PORT, state.DEFAULT_API_PORT)
+    moto_port = port_from_env(state.ENV_MOTO_PORT, state.DEFAULT_MOTO_PORT)
+    for name, port in ((state.ENV_API_PORT, api_port), (state.ENV_MOTO_PORT, moto_port)):
+        if port_in_use(port):
+            say(f"Port {port} on {HOST} is in use (is a local stack running already?); free it or set {name}")
+            return 1
+    if api_port == moto_port:
+        say(f"{state.ENV_API_PORT} and {state.ENV_MOTO_PORT} must differ.")
+        return 1
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
+
+    stack = LocalStack(api_port, moto_port)
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        if not stack.stop.is_set():
+            say(f"\n{signal.Signals(signum).name}: stopping the local stack...")
+        stack.stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        say(f"Starting the local stack: moto on {stack.endpoint}, API on {stack.api_url}...")
+        started = time.perf_counter()
+        stack.start()
+        if not stack.stop.is_set():
+            say(stack.summary())
+            say(f"{READY_LINE} in {time.perf_counter() - started:.1f} s: {stack.api_url} (Ctrl-C to stop)")
+        while not stack.stop.wait(0.5):
+            pass
+    finally:
+        stack.close()
+    say("Local stack stopped.")
+    return 0

@@ -1,0 +1,493 @@
+"""The deployable cloud template: `python -m infra.template package --stage prod --out build`.
+
+`chalice package` writes the functions, their role and the REST API (SAM). Everything else comes
+from the resource definitions in infra/resources.py (the local stack reads the same ones), merged
+in with `chalice package --merge-template`:
+
+- tables, queues (each with its dead-letter queue and an alarm on it), buckets, signing keys and the
+  SES configuration set, named `pen-<stage>-<suffix>`;
+- the SQS triggers pointed at the real queues, with ReportBatchItemFailures (Chalice cannot set it);
+- every function's environment naming those resources (chalicelib/config.py reads it);
+- a least-privilege policy replacing the one Chalice generates (infra/iam.py);
+- API Gateway's own error answers as problem+json (chalicelib/api/problems.GATEWAY_RESPONSES).
+
+Chalice's merge is a deep merge (dicts merge, anything else replaces), so the merge template only
+states what it adds or overrides. docs/DEPLOY.md says how to deploy the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from chalicelib.api import problems
+from chalicelib.api.problems import ProblemType
+from infra.cfn import Json, arn_of, get_att, ref, sub
+from infra.chalice_app import ChaliceApp, Function, read_app
+from infra.iam import functions_policy
+from infra.resources import STACK, Bucket, Queue, SigningKey, Stack, Table, key_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REGION = "sa-east-1"  # packaging needs a region, never an account
+STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")  # valid in every physical name (S3 is the strictest)
+
+BATCH_FAILURES = "ReportBatchItemFailures"
+# SQS's default, stated: shorter than the dead-letter queue's, so a message that lands there late
+# in its life still gets the whole DLQ retention (SQS keeps the original enqueue time).
+MAIL_SENDER = "MailSender"  # template parameter: the verified SES sender address
+ALARM_TOPIC = "AlarmTopicArn"  # template parameter: optional SNS topic for the alarms
+HAS_ALARM_TOPIC = "HasAlarmTopic"
+MAIL_CONFIGURATION_SET = "MailConfigurationSet"
+MAIL_EVENTS = "MailEventDestination"
+# Bounces and complaints go to EventBridge's default bus (SES publishes only there): the consumer
+# that feeds our suppression list subscribes with a rule. SES's own account-level suppression list
+# also takes them meanwhile (SuppressionOptions).
+MAIL_EVENT_TYPES = ("bounce", "complaint")
+GATEWAY_RESPONSES = "x-amazon-apigateway-gateway-responses"
+REQUEST_ID = "$context.requestId"
+INSTANCE_PREFIX = "urn:pen:requisicao:"
+_REQUEST_ID_SLOT = "PEN-REQUEST-ID-SLOT"
+# Added to each function's environment unless .chalice/config.json sets them: responses carry
+# personal data, so traces never record them.
+POWERTOOLS_DEFAULTS = {"POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false"}
+CHALICE_CLI = "import sys; from chalice.cli import main; sys.exit(main())"
+
+
+class TemplateError(RuntimeError):
+    """The app, the resource definitions and the template disagree: fix the code, not the deploy."""
+
+
+def dlq_id(queue: Queue) -> str:
+    return f"{queue.logical_id}Dlq"
+
+
+def dlq_alarm_id(queue: Queue) -> str:
+    return f"{queue.logical_id}DlqAlarm"
+
+
+# --- resources from STACK -------------------------------------------------------------------------
+
+
+def table_resource(stack: Stack, stage: str, table: Table) -> Json:
+    attributes, keys, indexes = key_schema(table)
+    properties: Json = {
+        "TableName": stack.name(stage, table.suffix),
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": attributes,
+        "KeySchema": keys,
+        "SSESpecification": {"SSEEnabled": True},
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "DeletionProtectionEnabled": True,
+    }
+    if indexes:
+        properties["GlobalSecondaryIndexes"] = indexes
+    if table.ttl_attribute:
+        properties["TimeToLiveSpecification"] = {"AttributeName": table.ttl_attribute, "Enabled": True}
+    if table.stream:
+        properties["StreamSpecification"] = {"StreamViewType": table.stream_view}
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+    }
+
+
+def queue_resources(stack: Stack, stage: str, queue: Queue) -> dict[str, Json]:
+    # Queues hold work in transit, not records: deleting the stack deletes them (stated, not implied).
+    return {
+        queue.logical_id: {
+            "Type": "AWS::SQS::Queue",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "QueueName": stack.name(stage, queue.suffix),
+                "VisibilityTimeout": queue.visibility_timeout,
+                "MessageRetentionPeriod": queue.retention_seconds,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": get_att(dlq_id(queue), "Arn"),
+                    "maxReceiveCount": queue.max_receive_count,
+                },
+            },
+        },
+        dlq_id(queue): {
+            "Type": "AWS::SQS::Queue",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "QueueName": stack.dlq_name(stage, queue),
+                "MessageRetentionPeriod": queue.dlq_retention_seconds,
+                "SqsManagedSseEnabled": True,
+            },
+        },
+        dlq_alarm_id(queue): {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": f"{stack.dlq_name(stage, queue)}-nao-vazia",
+                "AlarmDescription": (
+                    f"Mensagens de {stack.name(stage, queue.suffix)} falharam {queue.max_receive_count} "
+                    "vezes e estão na fila de mensagens mortas: veja docs/DEPLOY.md."
+                ),
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": get_att(dlq_id(queue), "QueueName")}],
+                "Statistic": "Maximum",
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": {"Fn::If": [HAS_ALARM_TOPIC, [ref(ALARM_TOPIC)], ref("AWS::NoValue")]},
+            },
+        },
+    }
+
+
+def bucket_resources(stack: Stack, stage: str, bucket: Bucket) -> dict[str, Json]:
+    return {
+        bucket.logical_id: {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketName": stack.name(stage, bucket.suffix),
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                    ]
+                },
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+            },
+        },
+        f"{bucket.logical_id}Policy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": ref(bucket.logical_id),
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "TlsOnly",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [arn_of(bucket.logical_id), sub(f"${{{bucket.logical_id}.Arn}}/*")],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+def key_resources(stack: Stack, stage: str, key: SigningKey) -> dict[str, Json]:
+    return {
+        key.logical_id: {
+            "Type": "AWS::KMS::Key",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Description": key.description,
+                "KeySpec": key.key_spec,
+                "KeyUsage": "SIGN_VERIFY",
+                "KeyPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AccountAdministers",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        }
+                    ],
+                },
+            },
+        },
+        f"{key.logical_id}Alias": {
+            "Type": "AWS::KMS::Alias",
+            "Properties": {"AliasName": stack.key_alias(stage, key), "TargetKeyId": ref(key.logical_id)},
+        },
+    }
+
+
+def mail_resources(stack: Stack, stage: str) -> dict[str, Json]:
+    return {
+        MAIL_CONFIGURATION_SET: {
+            "Type": "AWS::SES::ConfigurationSet",
+            "Properties": {
+                "Name": stack.name(stage, stack.mail.configuration_set_suffix),
+                "ReputationOptions": {"ReputationMetricsEnabled": True},
+                "SuppressionOptions": {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]},
+            },
+        },
+        MAIL_EVENTS: {
+            "Type": "AWS::SES::ConfigurationSetEventDestination",
+            "Properties": {
+                "ConfigurationSetName": ref(MAIL_CONFIGURATION_SET),
+                "EventDestination": {
+                    "Name": "devolucoes-e-reclamacoes",
+                    "Enabled": True,
+                    "MatchingEventTypes": list(MAIL_EVENT_TYPES),
+                    "EventBridgeDestination": {
+                        "EventBusArn": sub(
+                            "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
+                        )
+                    },
+                },
+            },
+        },
+    }
+
+
+# --- API Gateway's own answers ----------------------------------------------------------------------
+
+
+def problem_template(kind: ProblemType, detail: str) -> str:
+    """The body of a gateway response: `problems.problem(kind, detail)` plus the request's id.
+
+    API Gateway substitutes `$context.*` in these templates (they are not VTL), so every other `$`
+    is written as the JSON escape \\u0024; non-ASCII text is escaped as well (still the same JSON).
+    """
+    if _REQUEST_ID_SLOT in detail:
+        raise TemplateError(f"a problem detail contains the reserved text {_REQUEST_ID_SLOT}")
+    body = problems.problem(kind, detail, instance=INSTANCE_PREFIX + _REQUEST_ID_SLOT)
+    text = json.dumps(body, ensure_ascii=True)
+    return text.replace("$", "\\u0024").replace(_REQUEST_ID_SLOT, REQUEST_ID)
+
+
+def gateway_responses() -> Json:
+    return {
+        response_type: {
+            "statusCode": str(kind.status),
+            "responseParameters": {"gatewayresponse.header.Content-Type": f"'{problems.MEDIA_TYPE}'"},
+            "responseTemplates": {"application/json": problem_template(kind, detail)},
+        }
+        for response_type, (kind, detail) in problems.GATEWAY_RESPONSES.items()
+    }
+
+
+# --- the functions ----------------------------------------------------------------------------------
+
+
+def function_environment(stack: Stack, stage: str, function: Function, *, xray: bool) -> Json:
+    """The variables naming each resource: STACK.environment(stage) with cloud values (Refs)."""
+    env: Json = dict(stack.environment(stage))
+    env.update({t.env: ref(t.logical_id) for t in stack.tables})
+    env.update({q.env: ref(q.logical_id) for q in stack.queues})  # Ref of a queue is its URL
+    env.update({b.env: ref(b.logical_id) for b in stack.buckets})
+    env.update({k.env: get_att(k.logical_id, "Arn") for k in stack.keys})
+    env[stack.mail.env_configuration_set] = ref(MAIL_CONFIGURATION_SET)
+    env[stack.mail.env_sender] = ref(MAIL_SENDER)
+    defaults = dict(POWERTOOLS_DEFAULTS)
+    if not xray:
+        defaults["POWERTOOLS_TRACE_DISABLED"] = "true"
+    env.update({name: value for name, value in defaults.items() if name not in function.environment})
+    return env
+
+
+def _consumers(stack: Stack, app: ChaliceApp) -> dict[str, Queue]:
+    """Chalice name of each SQS handler -> the queue it consumes; every trigger must have one."""
+    consumers: dict[str, Queue] = {}
+    for queue in stack.queues:
+        if not any(t.function == queue.handler for t in app.sqs_triggers):
+            raise TemplateError(
+                f"queue {queue.logical_id} names handler {queue.handler!r}, but the app has no "
+                "@on_sqs_message function by that name"
+            )
+        if queue.handler in consumers:
+            raise TemplateError(
+                f"queues {consumers[queue.handler].logical_id} and {queue.logical_id} "
+                f"name the same handler {queue.handler!r}: a function consumes one queue"
+            )
+        consumers[queue.handler] = queue
+    for trigger in app.sqs_triggers:
+        if trigger.function not in consumers:
+            raise TemplateError(
+                f"the SQS handler {trigger.function!r} consumes {trigger.queue!r}, which no queue of "
+                "infra/resources.py declares (set Queue.handler)"
+            )
+        queue = consumers[trigger.function]
+        timeout = app.function(trigger.function).timeout
+        if queue.visibility_timeout < timeout:
+            # Lambda refuses to map a queue whose visibility timeout is below the function's timeout.
+            raise TemplateError(
+                f"queue {queue.logical_id}: visibility_timeout {queue.visibility_timeout} s is below the "
+                f"timeout of {trigger.function} ({timeout} s)"
+            )
+    return consumers
+
+
+def stack_resources(stack: Stack, stage: str) -> dict[str, Json]:
+    resources: dict[str, Json] = {t.logical_id: table_resource(stack, stage, t) for t in stack.tables}
+    for queue in stack.queues:
+        resources.update(queue_resources(stack, stage, queue))
+    for bucket in stack.buckets:
+        resources.update(bucket_resources(stack, stage, bucket))
+    for key in stack.keys:
+        resources.update(key_resources(stack, stage, key))
+    resources.update(mail_resources(stack, stage))
+    return resources
+
+
+def function_overrides(stack: Stack, stage: str, app: ChaliceApp) -> dict[str, Json]:
+    """Per function: its environment and, for a queue consumer, its SQS event on the real queue."""
+    consumers = _consumers(stack, app)
+    overrides: dict[str, Json] = {}
+    for function in app.functions:
+        environment = function_environment(stack, stage, function, xray=app.xray)
+        properties: Json = {"Environment": {"Variables": environment}}
+        events = {
+            trigger.event_id: {
+                "Properties": {
+                    "Queue": arn_of(consumers[trigger.function].logical_id),
+                    "BatchSize": consumers[trigger.function].batch_size,
+                    "FunctionResponseTypes": [BATCH_FAILURES],
+                }
+            }
+            for trigger in app.sqs_triggers
+            if trigger.function == function.name
+        }
+        if events:
+            properties["Events"] = events
+        overrides[function.logical_id] = {"Properties": properties}
+    policy = functions_policy(
+        stack,
+        stage,
+        consumed_queues=[q.logical_id for q in consumers.values()],
+        indexed_tables=[t.logical_id for t in stack.tables if key_schema(t)[2]],
+        mail_sender=ref(MAIL_SENDER),
+        xray=app.xray,
+    )
+    for role in app.roles:
+        # A list replaces Chalice's list: this is the role's whole inline policy.
+        policies = [{"PolicyName": f"{role}Policy", "PolicyDocument": policy}]
+        overrides[role] = {"Properties": {"Policies": policies}}
+    return overrides
+
+
+def stack_outputs(stack: Stack) -> dict[str, Json]:
+    """Names and URLs an operator needs; Chalice already outputs the API's (EndpointURL)."""
+    outputs: dict[str, Json] = {f"{t.logical_id}Name": {"Value": ref(t.logical_id)} for t in stack.tables}
+    for queue in stack.queues:
+        outputs[f"{queue.logical_id}Url"] = {"Value": ref(queue.logical_id)}
+        outputs[f"{dlq_id(queue)}Url"] = {"Value": ref(dlq_id(queue))}
+    outputs.update({f"{b.logical_id}Name": {"Value": ref(b.logical_id)} for b in stack.buckets})
+    outputs.update({f"{k.logical_id}Arn": {"Value": get_att(k.logical_id, "Arn")} for k in stack.keys})
+    outputs[f"{MAIL_CONFIGURATION_SET}Name"] = {"Value": ref(MAIL_CONFIGURATION_SET)}
+    return outputs
+
+
+def check_stage(stage: str) -> None:
+    if not STAGE_PATTERN.match(stage):
+        raise TemplateError(f"stage {stage!r}: use 1-20 lowercase letters, digits or '-', first a letter")
+
+
+def merge_template(stage: str, app: ChaliceApp, stack: Stack = STACK) -> Json:
+    """What infra/template.py adds to (or overrides in) `chalice package`'s SAM template."""
+    check_stage(stage)
+    resources = stack_resources(stack, stage)
+    resources.update(function_overrides(stack, stage, app))
+    if app.rest_api is not None:
+        resources[app.rest_api] = {"Properties": {"DefinitionBody": {GATEWAY_RESPONSES: gateway_responses()}}}
+    return {
+        "Description": f"PEN - Processo Eletrônico Nacional, stage {stage} (infra/template.py)",
+        "Parameters": {
+            MAIL_SENDER: {
+                "Type": "String",
+                "Description": "Sender of the e-mails: an address verified in SES (docs/DEPLOY.md)",
+                "AllowedPattern": r"^[^@\s]+@[^@\s]+$",
+            },
+            ALARM_TOPIC: {
+                "Type": "String",
+                "Default": "",
+                "Description": "SNS topic notified by the alarms (empty: alarms without actions)",
+            },
+        },
+        "Conditions": {HAS_ALARM_TOPIC: {"Fn::Not": [{"Fn::Equals": [ref(ALARM_TOPIC), ""]}]}},
+        "Resources": resources,
+        "Outputs": stack_outputs(stack),
+    }
+
+
+# --- packaging --------------------------------------------------------------------------------------
+
+
+def check_packaged(template: Json, app: ChaliceApp, stack: Stack = STACK) -> None:
+    """Fails when the merge did not land where Chalice put things (its naming changed)."""
+    resources: dict[str, Json] = template.get("Resources", {})
+    typeless = sorted(name for name, resource in resources.items() if "Type" not in resource)
+    if typeless:
+        raise TemplateError(
+            f"the merge template names resources chalice package did not generate: {', '.join(typeless)}"
+        )
+    for trigger in app.sqs_triggers:
+        function = app.function(trigger.function).logical_id
+        event = resources[function]["Properties"].get("Events", {}).get(trigger.event_id)
+        queue = (event or {}).get("Properties", {}).get("Queue")
+        if not isinstance(queue, dict) or len(queue) != 1:
+            raise TemplateError(f"{function}: the SQS event {trigger.event_id} has queue {queue!r}")
+
+
+def package(stage: str, out: Path, project_dir: Path = ROOT) -> Path:
+    """Runs `chalice package` with the merge template; returns the path of the SAM template."""
+    check_stage(stage)
+    os.environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
+    app = read_app(project_dir, stage)
+    merge = merge_template(stage, app)
+    out.mkdir(parents=True, exist_ok=True)
+    merge_file = out / "merge-template.json"
+    merge_file.write_text(json.dumps(merge, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    command = [sys.executable, "-c", CHALICE_CLI, "--project-dir", str(project_dir), "package"]
+    command += ["--stage", stage, "--merge-template", str(merge_file), str(out)]
+    subprocess.run(command, cwd=project_dir, check=True)
+    template_file = out / "sam.json"
+    check_packaged(json.loads(template_file.read_text(encoding="utf-8")), app)
+    return template_file
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.template", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("package", help="chalice package + our resources into --out")
+    build.add_argument("--stage", required=True)
+    build.add_argument("--out", type=Path, default=Path("build"))
+    show = commands.add_parser("merge", help="print the merge template (no packaging)")
+    show.add_argument("--stage", required=True)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "merge":
+            check_stage(args.stage)
+            os.environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
+            merge = merge_template(args.stage, read_app(ROOT, args.stage))
+            print(json.dumps(merge, indent=2, ensure_ascii=False))
+            return 0
+        started = time.monotonic()
+        template_file = package(args.stage, args.out.resolve())
+    except (TemplateError, subprocess.CalledProcessError) as error:
+        print(f"infra.template: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"stage {args.stage} packaged in {time.monotonic() - started:.0f} s: {template_file} and "
+        f"{template_file.parent / 'deployment.zip'}\nDeploy it as docs/DEPLOY.md says."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

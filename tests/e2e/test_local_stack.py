@@ -1,0 +1,300 @@
+"""`python -m infra.local` (what `make run` starts) as a person uses it: a real process on free ports,
+real HTTP, the worker delivering real (moto) e-mail, and a clean stop on Ctrl-C or SIGTERM.
+
+The stack's files go to a temporary PEN_LOCAL_DIR, so a developer's running demo is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+
+from infra.local.stack import READY_LINE
+from infra.local.state import CREDENTIALS_FILE, ENV_API_PORT, ENV_LOCAL_DIR, ENV_MOTO_PORT, STACK_FILE
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local-stack")]
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+DEMO_AGENCIES = {"MGI", "MS", "INSS"}
+DEMO_CONTACTS = {
+    "protocolo@mgi.example.gov.br",
+    "protocolo@ms.example.gov.br",
+    "protocolo@inss.example.gov.br",
+}
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[bytes]
+    api_port: int
+    moto_port: int
+    local_dir: Path
+    console: Path
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def output(self) -> str:
+        return self.console.read_text(encoding="utf-8", errors="replace")
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, ENV_LOCAL_DIR: str(self.local_dir), "PYTHONUNBUFFERED": "1"}
+
+    def credentials(self) -> list[dict[str, Any]]:
+        data: list[dict[str, Any]] = json.loads(
+            (self.local_dir / CREDENTIALS_FILE).read_text(encoding="utf-8")
+        )
+        return data
+
+    def stop(self, signum: int = signal.SIGINT) -> int | None:
+        """Sends the signal and waits; returns the exit code, or None if it had to be killed."""
+        if self.process.poll() is not None:
+            return self.process.returncode
+        self.process.send_signal(signum)
+        try:
+            return self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=STOP_TIMEOUT)
+            return None
+
+
+def start_stack(folder: Path) -> RunningStack:
+    api_port, moto_port = free_ports(2)
+    folder.mkdir(parents=True, exist_ok=True)
+    console = folder / "console.log"
+    env = {
+        **os.environ,
+        ENV_API_PORT: str(api_port),
+        ENV_MOTO_PORT: str(moto_port),
+        ENV_LOCAL_DIR: str(folder / "state"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    with console.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    stack = RunningStack(process, api_port, moto_port, folder / "state", console)
+    deadline = time.monotonic() + READY_TIMEOUT
+    while READY_LINE not in stack.output():
+        if process.poll() is not None:
+            pytest.fail(f"the local stack exited with {process.returncode}:\n{stack.output()}")
+        if time.monotonic() > deadline:
+            stack.stop()
+            pytest.fail(f"the local stack was not ready after {READY_TIMEOUT} s:\n{stack.output()}")
+        time.sleep(0.1)
+    return stack
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def get(url: str, token: str | None = None) -> Reply:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Reply(
+                response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+            )
+    except urllib.error.HTTPError as error:
+        return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    running = start_stack(tmp_path_factory.mktemp("local-stack"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def assert_problem(reply: Reply, status: int, slug: str) -> None:
+    assert reply.status == status, reply.body
+    assert reply.headers["content-type"].startswith("application/problem+json")
+    problem = reply.json()
+    assert problem["type"] == f"urn:pen:problema:{slug}"
+    assert problem["status"] == status
+    assert problem["title"]
+    assert problem["detail"]
+
+
+def test_health(stack: RunningStack) -> None:
+    reply = get(f"{stack.api_url}/saude")
+    assert reply.status == 200
+    assert reply.json()["status"] == "ok"
+    assert reply.json()["estagio"] == "local"
+
+
+def test_openapi_document_is_valid_openapi_3_1(stack: RunningStack) -> None:
+    reply = get(f"{stack.api_url}/openapi.json")
+    assert reply.status == 200
+    document = reply.json()
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_every_demo_token_lists_the_demo_agencies(stack: RunningStack) -> None:
+    credentials = stack.credentials()
+    assert {c["sigla"] for c in credentials} == DEMO_AGENCIES
+    for credential in credentials:
+        reply = get(f"{stack.api_url}/barramento/estruturas", credential["token"])
+        assert reply.status == 200, reply.body
+        items = reply.json()["itens"]
+        assert {s["sigla"] for s in items if s["tipo"] == "orgao"} == DEMO_AGENCIES
+        protocol_units = [s for s in items if s["codigoProtocolo"]]
+        assert all(len(s["codigoProtocolo"]) == 5 for s in protocol_units)
+        assert {s["orgaoId"] for s in protocol_units} >= {c["orgaoId"] for c in credentials if c["hospedado"]}
+
+
+def test_demo_scopes_and_files(stack: RunningStack) -> None:
+    scopes = {c["sigla"]: set(c["escopos"]) for c in stack.credentials()}
+    assert scopes == {
+        "MGI": {"processos", "barramento", "admin"},
+        "MS": {"processos", "barramento", "admin"},
+        "INSS": {"barramento"},
+    }
+    described = json.loads((stack.local_dir / STACK_FILE).read_text(encoding="utf-8"))
+    assert described["api_url"] == stack.api_url
+    assert described["endpoint"] == f"http://127.0.0.1:{stack.moto_port}"
+    assert described["stage"] == "local"
+    assert all(c["token"] in stack.output() for c in stack.credentials())  # printed for the person
+
+
+def test_no_token_is_a_401_problem(stack: RunningStack) -> None:
+    assert_problem(get(f"{stack.api_url}/barramento/estruturas"), 401, "nao-autenticado")
+
+
+def test_bad_token_is_a_401_problem(stack: RunningStack) -> None:
+    assert_problem(get(f"{stack.api_url}/barramento/estruturas", "pen_0000"), 401, "nao-autenticado")
+
+
+def test_unknown_path_is_a_404_problem(stack: RunningStack) -> None:
+    assert_problem(get(f"{stack.api_url}/nao/existe"), 404, "nao-encontrado")
+
+
+def test_the_worker_delivered_the_seed_notices(stack: RunningStack) -> None:
+    """Seeding issued one token per agency; each issue queued a notice the worker sent through SES."""
+    deadline = time.monotonic() + 20
+    output = ""
+    while time.monotonic() < deadline:
+        shown = subprocess.run(
+            [sys.executable, "-m", "infra.local.mail"],
+            cwd=ROOT,
+            env=stack.env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert shown.returncode == 0, shown.stderr
+        output = shown.stdout
+        if output.count("Subject: [PEN] Token de API emitido") >= len(DEMO_CONTACTS):
+            break
+        time.sleep(0.5)
+    assert output.count("Subject: [PEN] Token de API emitido") == len(DEMO_CONTACTS), output
+    for contact in DEMO_CONTACTS:
+        assert f"To:      {contact}" in output
+    assert "Ministério da Gestão e da Inovação em Serviços Públicos (MGI)" in output  # the decoded body
+    assert "worker send_mail:" in stack.output()
+
+
+def ops(stack: RunningStack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "infra.ops", "--local", *args],
+        cwd=ROOT,
+        env=stack.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_token_revoked_with_the_operator_cli_is_refused_at_once(stack: RunningStack) -> None:
+    mgi = next(c for c in stack.credentials() if c["sigla"] == "MGI")
+    issued = ops(
+        stack, "token", "issue", "--agency", mgi["orgaoId"], "--name", "e2e", "--scopes", "barramento"
+    )
+    assert issued.returncode == 0, issued.stderr
+    token = next(line.split()[1] for line in issued.stdout.splitlines() if line.startswith("token"))
+    client_id = next(line.split()[1] for line in issued.stdout.splitlines() if line.startswith("client"))
+    assert get(f"{stack.api_url}/orgaos/eu", token).status == 200
+    revoked = ops(stack, "token", "revoke", client_id, "--reason", "teste e2e")
+    assert revoked.returncode == 0, revoked.stderr
+    assert_problem(get(f"{stack.api_url}/orgaos/eu", token), 401, "nao-autenticado")
+    assert get(f"{stack.api_url}/orgaos/eu", mgi["token"]).status == 200  # the others still work
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_everything_and_exits_0(tmp_path: Path, signum: int) -> None:
+    running = start_stack(tmp_path)
+    try:
+        assert get(f"{running.api_url}/saude").status == 200
+        started = time.monotonic()
+        code = running.stop(signum)
+        elapsed = time.monotonic() - started
+    finally:
+        running.stop(signal.SIGKILL)
+    assert code == 0, running.output()
+    assert elapsed < 5, f"stopping took {elapsed:.1f} s"
+    assert port_is_free(running.api_port)
+    assert port_is_free(running.moto_port)
+    assert not (running.local_dir / STACK_FILE).exists()
+    assert "Local stack stopped." in running.output()
+    mail = subprocess.run(
+        [sys.executable, "-m", "infra.local.mail"],
+        cwd=ROOT,
+        env=running.env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert mail.returncode == 1
+    assert "not running" in mail.stderr

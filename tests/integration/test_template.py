@@ -1,0 +1,366 @@
+"""The deployable template (`make package`): built once, linted with cfn-lint, and checked against
+the sources it derives from (infra/resources.py, the PynamoDB models, problems.GATEWAY_RESPONSES,
+the Chalice app). Packaging runs `chalice package` for real (a cold build downloads the Lambda
+wheels; later builds reuse .chalice/deployments/)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.package import TemplateDeepMerger
+
+from chalicelib import config
+from chalicelib.api import problems
+from chalicelib.store.models import TABLE_MODELS
+from infra import template
+from infra.chalice_app import ChaliceApp, read_app
+from infra.resources import STACK, Bucket, Queue, SigningKey, key_schema
+
+pytestmark = pytest.mark.xdist_group("template")  # one worker builds the package, once
+
+STAGE = "prod"
+ROOT = Path(__file__).resolve().parents[2]
+DLQ_RETENTION = 14 * 24 * 3600
+REQUEST_ID = "c0ffee00-1234-4abc-9def-000000000001"
+
+
+@dataclass(frozen=True)
+class Packaged:
+    path: Path
+    template: dict[str, Any]
+    app: ChaliceApp
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return dict(self.template["Resources"])
+
+    def of_type(self, kind: str) -> dict[str, Any]:
+        return {name: r for name, r in self.resources.items() if r.get("Type") == kind}
+
+    def functions(self) -> dict[str, Any]:
+        return self.of_type("AWS::Serverless::Function")
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    path = template.package(STAGE, tmp_path_factory.mktemp("package"))
+    assert (path.parent / "deployment.zip").stat().st_size > 0
+    return Packaged(path, json.loads(path.read_text(encoding="utf-8")), read_app(ROOT, STAGE))
+
+
+def cfn_lint(path: Path) -> subprocess.CompletedProcess[str]:
+    executable = Path(sys.executable).parent / "cfn-lint"
+    assert executable.exists(), "cfn-lint is missing from the venv: run `make setup`"
+    return subprocess.run([str(executable), "--", str(path)], capture_output=True, text=True, check=False)
+
+
+def ref_target(value: Any) -> str:
+    assert isinstance(value, dict), value
+    assert list(value) == ["Ref"], value
+    return str(value["Ref"])
+
+
+def arn_target(value: Any) -> str:
+    """The logical id an ARN expression points at: GetAtt X.Arn or Sub "${X.Arn}", nothing else."""
+    assert isinstance(value, dict), value
+    assert len(value) == 1, f"more than one intrinsic in one value: {value}"
+    if "Fn::GetAtt" in value:
+        name, attribute = value["Fn::GetAtt"]
+        assert attribute == "Arn"
+        return str(name)
+    text = value["Fn::Sub"]
+    assert isinstance(text, str), value
+    assert text.startswith("${"), text
+    assert text.endswith(".Arn}"), text
+    return text[2 : -len(".Arn}")]
+
+
+# --- the whole template ------------------------------------------------------------------------------
+
+
+def test_cfn_lint_finds_nothing(packaged: Packaged) -> None:
+    result = cfn_lint(packaged.path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_resource_is_complete(packaged: Packaged) -> None:
+    # A merge-template entry for a logical id chalice did not generate would lack its Type.
+    assert all("Type" in r for r in packaged.resources.values())
+    assert set(packaged.functions()) == {f.logical_id for f in packaged.app.functions}
+
+
+# --- tables -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", STACK.tables, ids=lambda t: t.logical_id)
+def test_every_table_is_there_with_its_keys(packaged: Packaged, table: Any) -> None:
+    resource = packaged.resources[table.logical_id]
+    properties = resource["Properties"]
+    attributes, keys, indexes = key_schema(table)
+    assert resource["Type"] == "AWS::DynamoDB::Table"
+    assert properties["TableName"] == f"pen-{STAGE}-{table.suffix}"
+    assert properties["AttributeDefinitions"] == attributes
+    assert properties["KeySchema"] == keys
+    assert properties.get("GlobalSecondaryIndexes", []) == indexes
+    if table.model_field is not None:  # the PynamoDB model itself, not only key_schema's reading of it
+        model = TABLE_MODELS[table.model_field]
+        assert properties["KeySchema"][0] == {"AttributeName": model._hash_keyname, "KeyType": "HASH"}
+        model_indexes = {i.Meta.index_name for i in model._indexes.values()}
+        assert {i["IndexName"] for i in properties.get("GlobalSecondaryIndexes", [])} == model_indexes
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+    if table.ttl_attribute:
+        assert properties["TimeToLiveSpecification"] == {
+            "AttributeName": table.ttl_attribute,
+            "Enabled": True,
+        }
+    else:
+        assert "TimeToLiveSpecification" not in properties
+    assert ("StreamSpecification" in properties) == table.stream
+
+
+# --- queues -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("queue", STACK.queues, ids=lambda q: q.logical_id)
+def test_every_queue_has_a_dead_letter_queue_and_an_alarm_on_it(packaged: Packaged, queue: Queue) -> None:
+    resources = packaged.resources
+    main = resources[queue.logical_id]
+    assert main["Type"] == "AWS::SQS::Queue"
+    assert main["Properties"]["QueueName"] == f"pen-{STAGE}-{queue.suffix}"
+    assert main["Properties"]["VisibilityTimeout"] == queue.visibility_timeout
+    assert main["Properties"]["SqsManagedSseEnabled"] is True
+    redrive = main["Properties"]["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == queue.max_receive_count
+    dlq_id = arn_target(redrive["deadLetterTargetArn"])
+    assert dlq_id != queue.logical_id
+    dlq = resources[dlq_id]
+    assert dlq["Type"] == "AWS::SQS::Queue"
+    assert dlq["Properties"]["MessageRetentionPeriod"] == DLQ_RETENTION
+    assert dlq["Properties"]["SqsManagedSseEnabled"] is True
+    assert "RedrivePolicy" not in dlq["Properties"]
+    alarms = [
+        a["Properties"]
+        for a in packaged.of_type("AWS::CloudWatch::Alarm").values()
+        if {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}
+        in a["Properties"]["Dimensions"]
+    ]
+    assert len(alarms) == 1
+    assert alarms[0]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarms[0]["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarms[0]["Threshold"] == 0
+
+
+@pytest.mark.parametrize("queue", STACK.queues, ids=lambda q: q.logical_id)
+def test_the_consumer_reads_the_real_queue_and_reports_batch_failures(
+    packaged: Packaged, queue: Queue
+) -> None:
+    consumers = [
+        f["Properties"]
+        for f in packaged.functions().values()
+        if f["Properties"]["Handler"].rsplit(".", 1)[-1] == queue.handler
+    ]
+    assert len(consumers) == 1, f"no function with the handler {queue.handler}"
+    events = [e["Properties"] for e in consumers[0].get("Events", {}).values() if e["Type"] == "SQS"]
+    assert len(events) == 1
+    assert arn_target(events[0]["Queue"]) == queue.logical_id
+    assert events[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert events[0]["BatchSize"] == queue.batch_size
+
+
+def test_no_sqs_event_points_outside_the_stack(packaged: Packaged) -> None:
+    queues = {q.logical_id for q in STACK.queues}
+    for function in packaged.functions().values():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                assert arn_target(event["Properties"]["Queue"]) in queues
+
+
+# --- functions ----------------------------------------------------------------------------------------
+
+
+def test_every_function_finds_every_resource(packaged: Packaged) -> None:
+    expected = STACK.environment(STAGE)
+    by_name = {
+        r["Properties"]["TableName"]: name for name, r in packaged.of_type("AWS::DynamoDB::Table").items()
+    }
+    by_name.update(
+        {r["Properties"]["QueueName"]: name for name, r in packaged.of_type("AWS::SQS::Queue").items()}
+    )
+    functions = packaged.functions()
+    assert functions
+    for name, function in functions.items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        missing = set(expected) - set(variables)
+        assert not missing, f"{name} lacks {sorted(missing)}"
+        assert variables[config.ENV_STAGE] == STAGE
+        for table in STACK.tables:
+            assert ref_target(variables[table.env]) == by_name[expected[table.env]]
+        for queue in STACK.queues:  # the Ref of a queue is its URL, which the outbox takes as is
+            assert ref_target(variables[queue.env]) == by_name[expected[queue.env]]
+        configuration_set = packaged.resources[ref_target(variables[config.ENV_MAIL_CONFIGURATION_SET])]
+        assert configuration_set["Properties"]["Name"] == expected[config.ENV_MAIL_CONFIGURATION_SET]
+        assert ref_target(variables[config.ENV_MAIL_SENDER]) in packaged.template["Parameters"]
+        assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+
+
+def test_the_functions_role_grants_only_what_the_code_uses(packaged: Packaged) -> None:
+    roles = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in packaged.functions().values()}
+    tables = {t.logical_id for t in STACK.tables}
+    queues = {q.logical_id for q in STACK.queues}
+    consumed = {q.logical_id for q in STACK.queues}  # every queue has its consumer in the app
+    for role in roles:
+        policies = packaged.resources[role]["Properties"]["Policies"]
+        assert len(policies) == 1
+        statements = policies[0]["PolicyDocument"]["Statement"]
+        granted: dict[str, set[str]] = {}
+        for statement in statements:
+            assert statement["Effect"] == "Allow"
+            actions = statement["Action"]
+            assert all("*" not in action for action in actions), actions
+            if statement["Resource"] == ["*"]:
+                assert all(a.startswith("xray:") for a in actions), f"{actions} on every resource"
+                continue
+            for action in actions:
+                for resource in statement["Resource"]:
+                    text = json.dumps(resource)
+                    granted.setdefault(action, set()).update(
+                        name for name in tables | queues if f'"{name}"' in text or f"{{{name}." in text
+                    )
+        assert not any(a.startswith("dynamodb:") and a.endswith(("Scan", "Table")) for a in granted)
+        assert granted["dynamodb:GetItem"] == tables
+        assert granted["dynamodb:PutItem"] == tables
+        assert granted["dynamodb:ConditionCheckItem"] == tables
+        assert granted["sqs:SendMessage"] == queues
+        assert granted["sqs:ReceiveMessage"] == consumed
+        assert granted["sqs:DeleteMessage"] == consumed
+        assert "ses:SendEmail" in granted
+        assert "sqs:PurgeQueue" not in granted
+
+
+def test_the_authorizer_result_is_never_cached(packaged: Packaged) -> None:
+    swagger = packaged.resources["RestAPI"]["Properties"]["DefinitionBody"]
+    authorizers = swagger["securityDefinitions"]
+    assert authorizers
+    for definition in authorizers.values():
+        assert definition["x-amazon-apigateway-authorizer"]["authorizerResultTtlInSeconds"] == 0
+
+
+# --- API Gateway's own answers --------------------------------------------------------------------
+
+
+def test_every_gateway_response_is_problem_json(packaged: Packaged) -> None:
+    swagger = packaged.resources["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = swagger["x-amazon-apigateway-gateway-responses"]
+    assert set(responses) == set(problems.GATEWAY_RESPONSES)
+    for response_type, (kind, detail) in problems.GATEWAY_RESPONSES.items():
+        response = responses[response_type]
+        assert response["statusCode"] == str(kind.status), response_type
+        assert response["responseParameters"] == {
+            "gatewayresponse.header.Content-Type": "'application/problem+json'"
+        }
+        body = response["responseTemplates"]["application/json"]
+        rendered = body.replace("$context.requestId", REQUEST_ID)
+        assert "$" not in rendered, f"{response_type}: a '$' API Gateway would read as a variable"
+        assert json.loads(rendered) == problems.problem(
+            kind, detail, instance=f"urn:pen:requisicao:{REQUEST_ID}"
+        )
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
+
+
+def test_a_dollar_in_a_detail_is_escaped() -> None:
+    body = template.problem_template(problems.INTERNAL, "custa $5 e ${x}")
+    assert body.count("$") == 1  # only $context.requestId is left for API Gateway
+    rendered = json.loads(body.replace("$context.requestId", "id"))
+    assert rendered["detail"] == "custa $5 e ${x}"
+
+
+# --- mail and outputs ----------------------------------------------------------------------------------
+
+
+def test_mail_configuration_set_sends_bounces_and_complaints_on(packaged: Packaged) -> None:
+    sets = packaged.of_type("AWS::SES::ConfigurationSet")
+    assert [s["Properties"]["Name"] for s in sets.values()] == [f"pen-{STAGE}-correio"]
+    (set_id,) = sets
+    destinations = [
+        d["Properties"]
+        for d in packaged.of_type("AWS::SES::ConfigurationSetEventDestination").values()
+        if d["Properties"]["ConfigurationSetName"] == {"Ref": set_id}
+    ]
+    assert len(destinations) == 1
+    destination = destinations[0]["EventDestination"]
+    assert destination["Enabled"] is True
+    assert {"bounce", "complaint"} <= set(destination["MatchingEventTypes"])
+    assert "EventBridgeDestination" in destination or "SnsDestination" in destination
+
+
+def test_outputs_name_the_api_tables_and_queues(packaged: Packaged) -> None:
+    outputs = packaged.template["Outputs"]
+    assert "RestAPI" in json.dumps(outputs["EndpointURL"])
+    referenced = {
+        o["Value"]["Ref"] for o in outputs.values() if isinstance(o["Value"], dict) and "Ref" in o["Value"]
+    }
+    assert {t.logical_id for t in STACK.tables} <= referenced
+    assert {q.logical_id for q in STACK.queues} <= referenced
+
+
+# --- what STACK does not use yet, and the refusals ---------------------------------------------------
+
+
+def test_buckets_and_signing_keys_lint_and_are_wired(packaged: Packaged, tmp_path: Path) -> None:
+    stack = dataclasses.replace(
+        STACK,
+        buckets=(Bucket("DocumentosBucket", "documentos", "PEN_TEST_BUCKET"),),
+        keys=(SigningKey("AssinaturaKey", "PEN_TEST_KEY", "recibos"),),
+    )
+    merged = TemplateDeepMerger().merge(
+        template.merge_template(STAGE, packaged.app, stack), copy.deepcopy(packaged.template)
+    )
+    path = tmp_path / "sam.json"
+    path.write_text(json.dumps(merged), encoding="utf-8")
+    result = cfn_lint(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    resources = merged["Resources"]
+    assert resources["DocumentosBucket"]["Properties"]["BucketName"] == f"pen-{STAGE}-documentos"
+    assert resources["AssinaturaKey"]["Properties"]["KeySpec"] == "ECC_NIST_P256"
+    for name in packaged.functions():
+        variables = resources[name]["Properties"]["Environment"]["Variables"]
+        assert variables["PEN_TEST_BUCKET"] == {"Ref": "DocumentosBucket"}
+        assert variables["PEN_TEST_KEY"] == {"Fn::GetAtt": ["AssinaturaKey", "Arn"]}
+    policy = json.dumps(resources["DefaultRole"]["Properties"]["Policies"])
+    assert "${DocumentosBucket.Arn}/*" in policy
+    assert '["AssinaturaKey", "Arn"]' in policy
+
+
+def test_a_queue_without_its_handler_is_refused(packaged: Packaged) -> None:
+    stack = dataclasses.replace(STACK, queues=(*STACK.queues, Queue("XQueue", "x", "PEN_X", handler="nada")))
+    with pytest.raises(template.TemplateError, match="nada"):
+        template.merge_template(STAGE, packaged.app, stack)
+
+
+def test_a_handler_without_its_queue_is_refused(packaged: Packaged) -> None:
+    with pytest.raises(template.TemplateError, match="send_mail"):
+        template.merge_template(STAGE, packaged.app, dataclasses.replace(STACK, queues=()))
+
+
+def test_a_visibility_timeout_below_the_consumer_timeout_is_refused(packaged: Packaged) -> None:
+    short = tuple(dataclasses.replace(q, visibility_timeout=1) for q in STACK.queues)
+    with pytest.raises(template.TemplateError, match="visibility_timeout"):
+        template.merge_template(STAGE, packaged.app, dataclasses.replace(STACK, queues=short))
+
+
+def test_a_merge_that_misses_chalice_resources_is_refused(packaged: Packaged) -> None:
+    broken = copy.deepcopy(packaged.template)
+    broken["Resources"]["NotFromChalice"] = {"Properties": {"Environment": {}}}
+    with pytest.raises(template.TemplateError, match="NotFromChalice"):
+        template.check_packaged(broken, packaged.app)
