@@ -38,6 +38,8 @@ class Queue:
     visibility_timeout: int = 60  # at least 6x the consumer's timeout is the AWS advice; ours is short
     max_receive_count: int = 5
     batch_size: int = 10
+    # SQS's default, stated: shorter than the dead-letter queue's, so a message that lands there late
+    # in its life still gets the whole DLQ retention (SQS keeps the original enqueue time).
     retention_seconds: int = 4 * DAY
     dlq_retention_seconds: int = 14 * DAY  # SQS's maximum: time to look at what failed
 

@@ -38,8 +38,6 @@ DEFAULT_REGION = "sa-east-1"  # packaging needs a region, never an account
 STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")  # valid in every physical name (S3 is the strictest)
 
 BATCH_FAILURES = "ReportBatchItemFailures"
-# SQS's default, stated: shorter than the dead-letter queue's, so a message that lands there late
-# in its life still gets the whole DLQ retention (SQS keeps the original enqueue time).
 MAIL_SENDER = "MailSender"  # template parameter: the verified SES sender address
 ALARM_TOPIC = "AlarmTopicArn"  # template parameter: optional SNS topic for the alarms
 HAS_ALARM_TOPIC = "HasAlarmTopic"
