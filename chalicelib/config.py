@@ -18,6 +18,8 @@ ENV_TABLE_ESTRUTURAS = "PEN_TABLE_ESTRUTURAS"
 ENV_TABLE_CLIENTES = "PEN_TABLE_CLIENTES"
 ENV_TABLE_IDEMPOTENCIA = "PEN_TABLE_IDEMPOTENCIA"
 ENV_QUEUE_CORREIO = "PEN_QUEUE_CORREIO"
+ENV_BUCKET_DOCUMENTOS = "PEN_BUCKET_DOCUMENTOS"
+ENV_SIGNING_KEY = "PEN_SIGNING_KEY"
 ENV_MAIL_SENDER = "PEN_MAIL_SENDER"
 ENV_MAIL_CONFIGURATION_SET = "PEN_MAIL_CONFIGURATION_SET"
 ENV_PUBLIC_BASE_URL = "PEN_PUBLIC_BASE_URL"
@@ -38,6 +40,9 @@ class Settings:
     table_clientes: str
     table_idempotencia: str
     queue_correio: str
+    # Used from the processes pillar on: document contents and the platform's signing key.
+    bucket_documentos: str | None
+    signing_key: str | None
     mail_sender: str
     mail_configuration_set: str | None
     public_base_url: str
@@ -56,6 +61,8 @@ class Settings:
             table_clientes=env[ENV_TABLE_CLIENTES],
             table_idempotencia=env[ENV_TABLE_IDEMPOTENCIA],
             queue_correio=env[ENV_QUEUE_CORREIO],
+            bucket_documentos=env.get(ENV_BUCKET_DOCUMENTOS) or None,
+            signing_key=env.get(ENV_SIGNING_KEY) or None,
             mail_sender=env.get(ENV_MAIL_SENDER, "nao-responda@pen.example.gov.br"),
             mail_configuration_set=env.get(ENV_MAIL_CONFIGURATION_SET) or None,
             public_base_url=env.get(ENV_PUBLIC_BASE_URL, "http://127.0.0.1:8000"),

@@ -109,6 +109,14 @@ STACK = Stack(
         ),
     ),
     queues=(Queue("CorreioQueue", "correio", config.ENV_QUEUE_CORREIO, handler="send_mail"),),
+    buckets=(Bucket("DocumentosBucket", "documentos", config.ENV_BUCKET_DOCUMENTOS),),
+    keys=(
+        SigningKey(
+            "AssinaturaKey",
+            config.ENV_SIGNING_KEY,
+            "PEN: carimbos de autenticidade de documentos e recibos do barramento",
+        ),
+    ),
 )
 
 

@@ -105,3 +105,18 @@ def test_tokens_issue_rotate_revoke(target: list[str], capsys) -> None:
     assert client_id in out
     assert "revoked" in out
     assert cli(target, capsys, "token", "issue", "--agency", "200", "--name", "X", "--scopes", "root")[0] == 2
+
+
+def test_import_from_json_with_the_same_columns(target: list[str], capsys, tmp_path: Path) -> None:
+    rows = [
+        {"id": "300", "nome": "Ministério da Educação", "sigla": "MEC", "email_contato": "ti@mec.example.gov.br"},
+        {"id": "301", "nome": "Protocolo da Educação", "sigla": "PROT", "pai_id": "300", "codigo_protocolo": "23000",
+         "pode_receber": False},
+    ]  # fmt: skip
+    source = tmp_path / "orgaos.json"
+    source.write_text(json.dumps({"estruturas": rows}, ensure_ascii=False), encoding="utf-8")
+    code, out, _ = cli(target, capsys, "structure", "import", str(source))
+    assert (code, out.strip()) == (0, "created 2, updated 0, unchanged 0")
+    code, out, _ = cli(target, capsys, "--json", "structure", "show", "301")
+    shown = json.loads(out)[0]
+    assert (shown["agency_id"], shown["protocol_code"], shown["can_receive"]) == ("300", "23000", False)
