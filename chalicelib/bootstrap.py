@@ -16,6 +16,7 @@ from pynamodb.connection import Connection
 from chalicelib.config import Settings
 from chalicelib.services.credentials import Credentials
 from chalicelib.services.ports import Clock, MailSender, SystemClock
+from chalicelib.services.processes import Processes
 from chalicelib.services.registry import Registry
 
 
@@ -26,6 +27,7 @@ class Services:
     credentials: Credentials
     mail_sender: MailSender
     clock: Clock
+    processes: Processes
     idempotency_store: Any  # a Powertools persistence layer, used by handlers/idempotency.py
 
 
@@ -37,6 +39,7 @@ def build(settings: Settings) -> Services:
     from chalicelib.store.clients import DynamoClientRepository
     from chalicelib.store.mail import SesMailSender, SqsMailOutbox
     from chalicelib.store.models import bind_models
+    from chalicelib.store.processes import DynamoProcessRepository
     from chalicelib.store.structures import DynamoStructureRepository
 
     bind_models(settings)
@@ -51,7 +54,8 @@ def build(settings: Settings) -> Services:
     idempotency = DynamoDBPersistenceLayer(
         table_name=settings.table_idempotencia, boto3_client=aws.client("dynamodb", settings)
     )
-    return Services(settings, registry, credentials, sender, clock, idempotency)
+    processes = Processes(DynamoProcessRepository(connection), registry, clock)
+    return Services(settings, registry, credentials, sender, clock, processes, idempotency)
 
 
 _override: list[Services] = []

@@ -17,6 +17,7 @@ ENV_ENDPOINT = "PEN_AWS_ENDPOINT"
 ENV_TABLE_ESTRUTURAS = "PEN_TABLE_ESTRUTURAS"
 ENV_TABLE_CLIENTES = "PEN_TABLE_CLIENTES"
 ENV_TABLE_IDEMPOTENCIA = "PEN_TABLE_IDEMPOTENCIA"
+ENV_TABLE_PROCESSOS = "PEN_TABLE_PROCESSOS"
 ENV_QUEUE_CORREIO = "PEN_QUEUE_CORREIO"
 ENV_BUCKET_DOCUMENTOS = "PEN_BUCKET_DOCUMENTOS"
 ENV_SIGNING_KEY = "PEN_SIGNING_KEY"
@@ -24,7 +25,13 @@ ENV_MAIL_SENDER = "PEN_MAIL_SENDER"
 ENV_MAIL_CONFIGURATION_SET = "PEN_MAIL_CONFIGURATION_SET"
 ENV_PUBLIC_BASE_URL = "PEN_PUBLIC_BASE_URL"
 
-REQUIRED = (ENV_TABLE_ESTRUTURAS, ENV_TABLE_CLIENTES, ENV_TABLE_IDEMPOTENCIA, ENV_QUEUE_CORREIO)
+REQUIRED = (
+    ENV_TABLE_ESTRUTURAS,
+    ENV_TABLE_CLIENTES,
+    ENV_TABLE_IDEMPOTENCIA,
+    ENV_TABLE_PROCESSOS,
+    ENV_QUEUE_CORREIO,
+)
 
 
 class ConfigurationError(RuntimeError):
@@ -39,6 +46,7 @@ class Settings:
     table_estruturas: str
     table_clientes: str
     table_idempotencia: str
+    table_processos: str
     queue_correio: str
     # Used from the processes pillar on: document contents and the platform's signing key.
     bucket_documentos: str | None
@@ -60,6 +68,7 @@ class Settings:
             table_estruturas=env[ENV_TABLE_ESTRUTURAS],
             table_clientes=env[ENV_TABLE_CLIENTES],
             table_idempotencia=env[ENV_TABLE_IDEMPOTENCIA],
+            table_processos=env[ENV_TABLE_PROCESSOS],
             queue_correio=env[ENV_QUEUE_CORREIO],
             bucket_documentos=env.get(ENV_BUCKET_DOCUMENTOS) or None,
             signing_key=env.get(ENV_SIGNING_KEY) or None,

@@ -74,6 +74,16 @@ def _operation(spec: RouteSpec, schemas: dict[str, Any]) -> dict[str, Any]:
         for name in re.findall(r"\{([^}]+)\}", spec.path)
     ]
     parameters += _query_parameters(spec, schemas)
+    if spec.person:
+        parameters.append(
+            {
+                "name": "X-Usuario",
+                "in": "header",
+                "required": True,
+                "description": "A pessoa que age (nome, login ou CPF); registrada no histórico.",
+                "schema": {"type": "string", "maxLength": 100},
+            }
+        )
     if spec.idempotent:
         parameters.append(
             {

@@ -49,3 +49,7 @@ def structure_not_found(structure_id: str) -> NotFound:
 
 def client_not_found(client_id: str) -> NotFound:
     return NotFound(f"Cliente de API {client_id} não encontrado.")
+
+
+class SequenceTaken(Conflict):
+    """Another request took the NUP sequence number first; the service retries with the next one."""

@@ -30,6 +30,7 @@ class RouteSpec:
     idempotent: bool = False
     description: str = ""
     errors: tuple[int, ...] = ()
+    person: bool = False  # the route records the acting person from X-Usuario
 
     @property
     def arn_path(self) -> str:

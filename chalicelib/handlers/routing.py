@@ -19,14 +19,16 @@ from pydantic import BaseModel
 from chalicelib.api import problems
 from chalicelib.api.validation import parse_body, parse_query
 from chalicelib.bootstrap import services
-from chalicelib.domain.errors import DomainError
+from chalicelib.domain.errors import DomainError, FieldError, InvalidInput
 from chalicelib.handlers import idempotency
 from chalicelib.handlers.auth import agency_auth, caller_from
 from chalicelib.handlers.catalog import ROUTES, Access, RouteSpec
 from chalicelib.handlers.errors import domain_error_response, problem_response
 from chalicelib.observability import logger
+from chalicelib.services.processes import Actor
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+MAX_PERSON = 100
 
 
 def _answer(result: Any, status: int) -> dict[str, Any]:
@@ -48,6 +50,7 @@ def api_route(
     status: int = 200,
     description: str = "",
     errors: tuple[int, ...] = (),
+    person: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
         spec = RouteSpec(
@@ -64,6 +67,7 @@ def api_route(
             idempotent=method == "POST",
             description=description or (handler.__doc__ or "").strip(),
             errors=errors,
+            person=person,
         )
         ROUTES.append(spec)
 
@@ -74,6 +78,8 @@ def api_route(
                 kwargs: dict[str, Any] = dict(path_params)
                 if access is not None:
                     kwargs["caller"] = caller_from(request, access)
+                if person:
+                    kwargs["actor"] = Actor(kwargs["caller"].agency_id, acting_person(request.headers))
                 if query is not None:
                     kwargs["query"] = parse_query(query, request.query_params)
                 if body is not None:
@@ -123,6 +129,17 @@ def api_route(
         return handler
 
     return decorator
+
+
+def acting_person(headers: Any) -> str:
+    """The person named in X-Usuario: it lands in the history, so it is required and bounded."""
+    value = (_header(headers, "x-usuario") or "").strip()
+    if not value or len(value) > MAX_PERSON or not value.isprintable():
+        raise InvalidInput(
+            "Informe a pessoa que age no cabeçalho X-Usuario.",
+            [FieldError("X-Usuario", f"é obrigatório, com até {MAX_PERSON} caracteres imprimíveis")],
+        )
+    return value
 
 
 def _as_bytes(raw: str | bytes | None) -> bytes | None:

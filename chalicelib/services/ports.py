@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
 from chalicelib.domain.credentials import ApiClient
+from chalicelib.domain.history import HistoryEntry
+from chalicelib.domain.processes import OpenUnit, Process
+from chalicelib.domain.signatures import PublicKey, Stamp
 from chalicelib.domain.structures import Structure
 
 T = TypeVar("T")
@@ -83,4 +86,58 @@ class MailOutbox(Protocol):
 class MailSender(Protocol):
     def send(self, message: MailMessage) -> str:
         """Sends now (called by the mail worker); returns the provider's message id."""
+        ...
+
+
+@dataclass(frozen=True)
+class ProcessWrite:
+    """One process's part of an atomic change: its new state (version = the one read), the history
+    entry that records the change, and the units/relations the change adds or removes."""
+
+    process: Process
+    entry: HistoryEntry
+    open_units: tuple[OpenUnit, ...] = ()
+    close_units: tuple[str, ...] = ()
+    relations: tuple[tuple[str, str], ...] = ()  # (kind, other nup)
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    nup: str
+    open_unit: OpenUnit
+
+
+class ProcessRepository(Protocol):
+    def get(self, nup: str) -> Process | None:
+        """The process with its open units and relations, in one query."""
+        ...
+
+    def last_sequence(self, unit_code: str, year: int) -> int:
+        """The last NUP sequence issued by a protocol unit in a year (0 when none)."""
+        ...
+
+    def create(self, write: ProcessWrite, unit_code: str, year: int, sequence: int) -> Process:
+        """Stores a new process with sequence `sequence`, in the same transaction that moves the
+        unit's sequence from `sequence - 1`: a failed request consumes no number. Raises
+        SequenceTaken when another request took that number first."""
+        ...
+
+    def apply(self, writes: Sequence[ProcessWrite]) -> list[Process]:
+        """Applies every write atomically; Conflict when any process changed since it was read."""
+        ...
+
+    def history(self, nup: str, cursor: str | None, limit: int) -> Page[HistoryEntry]: ...
+
+    def inbox(self, unit_id: str, cursor: str | None, limit: int) -> Page[InboxItem]: ...
+
+
+class Signer(Protocol):
+    """The platform's signing key (documents' authenticity stamps, bus receipts)."""
+
+    def sign(self, message: bytes) -> Stamp:
+        """ECDSA P-256 / SHA-256 over `message` (any size); the stamp names the key that verifies it."""
+        ...
+
+    def public_keys(self) -> list[PublicKey]:
+        """Every key whose stamps are still to be verified (SubjectPublicKeyInfo PEM), for publishing."""
         ...

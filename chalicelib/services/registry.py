@@ -24,6 +24,9 @@ class Registry:
     def __init__(self, structures: StructureRepository) -> None:
         self._structures = structures
 
+    def find(self, structure_id: str) -> Structure | None:
+        return self._structures.get(structure_id)
+
     def get(self, structure_id: str) -> Structure:
         found = self._structures.get(structure_id)
         if found is None:

@@ -11,6 +11,8 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -130,14 +132,119 @@ class ClientItem(Model):
     by_agency = ClientsByAgency()
 
 
+# --- processes pillar: one table, one partition per process ----------------------------------------
+# pk "P#<nup>" holds: "#M" the process, "#R#<nup>" its relations, "#U#<unit>" the units it is open in,
+# "D#<order>" its documents and "H#<seq>" its history. One Query with sk < "H" reads a process with its
+# documents; "H#" items are the history (and, through the table's stream, the events out).
+# pk "SEQ#<unit code>#<year>" holds the NUP sequence of a protocol unit.
+
+
+class InterestedMap(MapAttribute[str, Any]):
+    nome = UnicodeAttribute()
+    documento = UnicodeAttribute(null=True)
+
+
+class ProcessInbox(GlobalSecondaryIndex["OpenUnitItem"]):
+    """Processes open in a unit, newest first."""
+
+    class Meta:
+        index_name = "caixa"
+        projection = AllProjection()
+
+    caixa = UnicodeAttribute(hash_key=True)
+    caixa_ordem = UnicodeAttribute(range_key=True)
+
+
+class OpenUnitItem(Model):
+    class Meta(_Meta):
+        table_name = "processos"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    nup = UnicodeAttribute()
+    unidade = UnicodeAttribute()
+    desde = UTCDateTimeAttribute()
+    de_unidade = UnicodeAttribute(null=True)
+    retorno_programado = UnicodeAttribute(null=True)  # ISO date
+    caixa = UnicodeAttribute()
+    caixa_ordem = UnicodeAttribute()
+
+    inbox = ProcessInbox()
+
+
+class ProcessItem(Model):
+    class Meta(_Meta):
+        table_name = "processos"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    nup = UnicodeAttribute()
+    orgao_id = UnicodeAttribute()
+    unidade_geradora = UnicodeAttribute()
+    tipo = UnicodeAttribute()
+    especificacao = UnicodeAttribute()
+    interessados = ListAttribute(of=InterestedMap)
+    nivel_acesso = NumberAttribute()
+    hipotese_legal = NumberAttribute(null=True)
+    nivel_documentos = NumberAttribute(default=1)
+    sobrestado = BooleanAttribute(default=False)
+    motivo_sobrestamento = UnicodeAttribute(null=True)
+    anexado_a = UnicodeAttribute(null=True)
+    criado_em = UTCDateTimeAttribute()
+    atualizado_em = UTCDateTimeAttribute()
+    hist_seq = NumberAttribute(default=0)
+    hist_head = UnicodeAttribute(default="")
+    versao = VersionAttribute()
+
+
+class RelationItem(Model):
+    class Meta(_Meta):
+        table_name = "processos"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    tipo = UnicodeAttribute()  # "relacionado" | "anexo"
+    outro = UnicodeAttribute()
+
+
+class HistoryItem(Model):
+    class Meta(_Meta):
+        table_name = "processos"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    nup = UnicodeAttribute()
+    seq = NumberAttribute()
+    em = UTCDateTimeAttribute()
+    unidade = UnicodeAttribute()
+    usuario = UnicodeAttribute()
+    operacao = UnicodeAttribute()
+    descricao = UnicodeAttribute()
+    hash_anterior = UnicodeAttribute()
+    hash = UnicodeAttribute()
+    orgao_id = UnicodeAttribute()
+    nivel_acesso = NumberAttribute()  # the process's effective level when it happened (for tracking)
+
+
+class SequenceItem(Model):
+    class Meta(_Meta):
+        table_name = "processos"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    valor = NumberAttribute()
+
+
 # The model whose schema defines each table, by the settings field holding the table's name.
 TABLE_MODELS: dict[str, type[Model]] = {
     "table_estruturas": StructureItem,
     "table_clientes": ClientItem,
+    "table_processos": OpenUnitItem,  # pk/sk and the inbox index: the same for every item kind
 }
 _BOUND: dict[str, tuple[type[Model], ...]] = {
     "table_estruturas": (StructureItem, ProtocolCodeGuard, Counter),
     "table_clientes": (ClientItem,),
+    "table_processos": (OpenUnitItem, ProcessItem, RelationItem, HistoryItem, SequenceItem),
 }
 
 

@@ -1,0 +1,238 @@
+"""DynamoDB adapter of processes (ProcessRepository): one partition per process, one transaction
+per operation, the history entry always in the same transaction as the change it records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.errors import Conflict, SequenceTaken
+from chalicelib.domain.history import HistoryEntry
+from chalicelib.domain.processes import AccessLevel, Interested, OpenUnit, Process
+from chalicelib.services.ports import InboxItem, Page, ProcessWrite
+from chalicelib.store import cursors
+from chalicelib.store.models import (
+    HistoryItem,
+    InterestedMap,
+    OpenUnitItem,
+    ProcessItem,
+    RelationItem,
+    SequenceItem,
+)
+
+META = "#M"
+RELATED, MERGED = "relacionado", "anexo"
+
+
+def _pk(nup: str) -> str:
+    return f"P#{nup}"
+
+
+def _sequence_pk(unit_code: str, year: int) -> str:
+    return f"SEQ#{unit_code}#{year}"
+
+
+def _history_sk(seq: int) -> str:
+    return f"H#{seq:09d}"
+
+
+def _process_item(process: Process) -> ProcessItem:
+    item = ProcessItem(
+        pk=_pk(process.nup),
+        sk=META,
+        nup=process.nup,
+        orgao_id=process.agency_id,
+        unidade_geradora=process.opening_unit_id,
+        tipo=process.process_type,
+        especificacao=process.specification,
+        interessados=[InterestedMap(nome=i.name, documento=i.tax_id) for i in process.interested],
+        nivel_acesso=int(process.access_level),
+        hipotese_legal=process.legal_basis,
+        nivel_documentos=int(process.documents_access_level),
+        sobrestado=process.suspended,
+        motivo_sobrestamento=process.suspension_reason,
+        anexado_a=process.merged_into,
+        criado_em=process.created_at,
+        atualizado_em=process.updated_at,
+        hist_seq=process.history_seq,
+        hist_head=process.history_head,
+    )
+    if process.version:
+        item.versao = process.version
+    return item
+
+
+def _open_unit_item(nup: str, unit: OpenUnit) -> OpenUnitItem:
+    return OpenUnitItem(
+        pk=_pk(nup),
+        sk=f"#U#{unit.unit_id}",
+        nup=nup,
+        unidade=unit.unit_id,
+        desde=unit.since,
+        de_unidade=unit.from_unit_id,
+        retorno_programado=unit.return_by.isoformat() if unit.return_by else None,
+        caixa=unit.unit_id,
+        caixa_ordem=f"{unit.since.isoformat()}#{nup}",
+    )
+
+
+def _open_unit(item: OpenUnitItem) -> OpenUnit:
+    return OpenUnit(
+        unit_id=item.unidade,
+        since=item.desde,
+        from_unit_id=item.de_unidade,
+        return_by=date.fromisoformat(item.retorno_programado) if item.retorno_programado else None,
+    )
+
+
+def _history_item(entry: HistoryEntry, process: Process) -> HistoryItem:
+    return HistoryItem(
+        pk=_pk(entry.nup),
+        sk=_history_sk(entry.seq),
+        nup=entry.nup,
+        seq=entry.seq,
+        em=entry.at,
+        unidade=entry.unit_id,
+        usuario=entry.user,
+        operacao=entry.operation,
+        descricao=entry.description,
+        hash_anterior=entry.previous_hash,
+        hash=entry.hash,
+        orgao_id=process.agency_id,
+        nivel_acesso=int(process.effective_access_level),
+    )
+
+
+def _history_entry(item: HistoryItem) -> HistoryEntry:
+    return HistoryEntry(
+        nup=item.nup,
+        seq=int(item.seq),
+        at=item.em,
+        unit_id=item.unidade,
+        user=item.usuario,
+        operation=item.operacao,
+        description=item.descricao,
+        previous_hash=item.hash_anterior,
+        hash=item.hash,
+    )
+
+
+def _process(item: ProcessItem, units: list[OpenUnit], relations: list[RelationItem]) -> Process:
+    return Process(
+        nup=item.nup,
+        agency_id=item.orgao_id,
+        opening_unit_id=item.unidade_geradora,
+        process_type=item.tipo,
+        specification=item.especificacao,
+        interested=tuple(Interested(name=i.nome, tax_id=i.documento) for i in item.interessados or []),
+        access_level=AccessLevel(int(item.nivel_acesso)),
+        legal_basis=int(item.hipotese_legal) if item.hipotese_legal is not None else None,
+        created_at=item.criado_em,
+        updated_at=item.atualizado_em,
+        open_units=tuple(sorted(units, key=lambda u: u.since)),
+        suspended=bool(item.sobrestado),
+        suspension_reason=item.motivo_sobrestamento,
+        merged_into=item.anexado_a,
+        related=frozenset(r.outro for r in relations if r.tipo == RELATED),
+        merged=frozenset(r.outro for r in relations if r.tipo == MERGED),
+        documents_access_level=AccessLevel(int(item.nivel_documentos or 1)),
+        history_seq=int(item.hist_seq or 0),
+        history_head=item.hist_head or "",
+        version=int(item.versao or 0),
+    )
+
+
+class DynamoProcessRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def get(self, nup: str) -> Process | None:
+        meta: ProcessItem | None = None
+        units: list[OpenUnit] = []
+        relations: list[RelationItem] = []
+        # One query: the process, its relations, its open units (and, later, its documents).
+        for raw in ProcessItem._get_connection().query(
+            _pk(nup), range_key_condition=ProcessItem.sk < "H", consistent_read=True
+        )["Items"]:
+            sk = raw["sk"]["S"]
+            if sk == META:
+                meta = ProcessItem.from_raw_data(raw)
+            elif sk.startswith("#U#"):
+                units.append(_open_unit(OpenUnitItem.from_raw_data(raw)))
+            elif sk.startswith("#R#"):
+                relations.append(RelationItem.from_raw_data(raw))
+        return None if meta is None else _process(meta, units, relations)
+
+    def last_sequence(self, unit_code: str, year: int) -> int:
+        try:
+            return int(SequenceItem.get(_sequence_pk(unit_code, year), META, consistent_read=True).valor)
+        except SequenceItem.DoesNotExist:
+            return 0
+
+    def create(self, write: ProcessWrite, unit_code: str, year: int, sequence: int) -> Process:
+        counter = SequenceItem(pk=_sequence_pk(unit_code, year), sk=META, valor=sequence)
+        previous = sequence - 1
+        untouched = SequenceItem.valor.does_not_exist() if previous == 0 else SequenceItem.valor == previous
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.save(counter, condition=untouched)
+                self._add(transaction, write, new=True)
+        except TransactWriteError as error:
+            reasons = error.cancellation_reasons or []
+            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+                raise SequenceTaken(f"O número {sequence} já foi usado; tente o seguinte.") from error
+            raise self._conflict(error) from error
+        return write.process.changed(version=1)
+
+    def apply(self, writes: Sequence[ProcessWrite]) -> list[Process]:
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                for write in writes:
+                    self._add(transaction, write, new=False)
+        except TransactWriteError as error:
+            raise self._conflict(error) from error
+        return [w.process.changed(version=w.process.version + 1) for w in writes]
+
+    def _add(self, transaction: TransactWrite, write: ProcessWrite, *, new: bool) -> None:
+        process = write.process
+        item = _process_item(process if not new else process.changed(version=0))
+        transaction.save(item)  # the version attribute adds the optimistic-locking condition
+        transaction.save(_history_item(write.entry, process), condition=HistoryItem.sk.does_not_exist())
+        for unit in write.open_units:
+            transaction.save(_open_unit_item(process.nup, unit), condition=OpenUnitItem.sk.does_not_exist())
+        for unit_id in write.close_units:
+            transaction.delete(
+                OpenUnitItem(pk=_pk(process.nup), sk=f"#U#{unit_id}"), condition=OpenUnitItem.sk.exists()
+            )
+        for kind, other in write.relations:
+            transaction.save(RelationItem(pk=_pk(process.nup), sk=f"#R#{other}", tipo=kind, outro=other))
+
+    def _conflict(self, error: TransactWriteError) -> Conflict:
+        if error.cause_response_code == "TransactionCanceledException":
+            return Conflict("O processo foi alterado por outra operação ao mesmo tempo; releia-o e repita.")
+        raise error
+
+    def history(self, nup: str, cursor: str | None, limit: int) -> Page[HistoryEntry]:
+        start = cursors.decode(cursor, ("historico", nup), {"pk", "sk"})
+        results = HistoryItem.query(
+            _pk(nup),
+            range_key_condition=HistoryItem.sk.startswith("H#"),
+            last_evaluated_key=start,
+            limit=limit,
+            page_size=limit,
+            consistent_read=True,
+        )
+        items = [_history_entry(i) for i in results]
+        return Page(items, cursors.encode(results.last_evaluated_key, ("historico", nup)))
+
+    def inbox(self, unit_id: str, cursor: str | None, limit: int) -> Page[InboxItem]:
+        start = cursors.decode(cursor, ("caixa", unit_id), {"pk", "sk", "caixa", "caixa_ordem"})
+        results = OpenUnitItem.inbox.query(
+            unit_id, scan_index_forward=False, last_evaluated_key=start, limit=limit, page_size=limit
+        )
+        items = [InboxItem(nup=i.nup, open_unit=_open_unit(i)) for i in results]
+        return Page(items, cursors.encode(results.last_evaluated_key, ("caixa", unit_id)))

@@ -1,0 +1,83 @@
+"""The Signer port on an AWS KMS asymmetric key (ECC_NIST_P256, SIGN_VERIFY).
+
+The private key never leaves KMS; the Lambda role may only `kms:Sign` and `kms:GetPublicKey`
+(infra/iam.py). Signatures are ECDSA P-256 over SHA-256 of the message, DER-encoded, which is
+exactly what `openssl dgst -sha256 -verify pub.pem -signature sig.der message` checks.
+
+RAW or DIGEST: KMS's Sign takes the message itself (MessageType=RAW) only up to 4096 bytes; above
+that we hash locally and send the 32-byte SHA-256 (MessageType=DIGEST), which gives the same
+signature semantics, so any size works. Small messages (every record and receipt we sign: they
+carry content hashes, never content) go RAW because moto 5.2.5 ignores MessageType=DIGEST and
+hashes the digest again, which would make every stamp of the local stack fail openssl; on AWS both
+paths verify identically.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import TYPE_CHECKING
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_der_public_key
+
+from chalicelib.domain.signatures import ALGORITHM, PublicKey, Stamp
+from chalicelib.services.ports import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from mypy_boto3_kms.client import KMSClient
+
+RAW_MESSAGE_LIMIT = 4096  # bytes: KMS Sign's limit for MessageType=RAW
+
+
+class SignerError(RuntimeError):
+    """KMS answered something a P-256 signing key never should: the key is misconfigured."""
+
+
+class KmsSigner:
+    def __init__(self, kms: KMSClient, key_id: str, clock: Clock | None = None) -> None:
+        """`key_id` is what Settings.signing_key holds (the key ARN); an alias or bare id works too."""
+        self._kms = kms
+        self._key_id = key_id
+        self._clock = clock or SystemClock()
+        self._public_keys: list[PublicKey] | None = None
+
+    def sign(self, message: bytes) -> Stamp:
+        if len(message) <= RAW_MESSAGE_LIMIT:
+            response = self._kms.sign(
+                KeyId=self._key_id, Message=message, MessageType="RAW", SigningAlgorithm=ALGORITHM
+            )
+        else:
+            response = self._kms.sign(
+                KeyId=self._key_id,
+                Message=hashlib.sha256(message).digest(),
+                MessageType="DIGEST",
+                SigningAlgorithm=ALGORITHM,
+            )
+        if response.get("SigningAlgorithm") != ALGORITHM:
+            raise SignerError(f"KMS signed with {response.get('SigningAlgorithm')!r}, not {ALGORITHM}")
+        return Stamp(
+            algorithm=ALGORITHM,
+            key_id=response["KeyId"],  # the key ARN, whatever form of id we passed
+            signature=base64.b64encode(response["Signature"]).decode("ascii"),
+            stamped_at=self._clock.now(),
+        )
+
+    def public_keys(self) -> list[PublicKey]:
+        """The key's SubjectPublicKeyInfo PEM; fetched once per instance (a key's public half
+        never changes)."""
+        if self._public_keys is None:
+            response = self._kms.get_public_key(KeyId=self._key_id)
+            public = load_der_public_key(response["PublicKey"])
+            if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
+                raise SignerError(f"the signing key {self._key_id} is not an ECC_NIST_P256 key")
+            pem = public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+            self._public_keys = [PublicKey(key_id=self._key_arn(response["KeyId"]), pem=pem)]
+        return list(self._public_keys)
+
+    def _key_arn(self, reported: str) -> str:
+        """The id stamps carry (Sign answers the key ARN). GetPublicKey answers the ARN on AWS but
+        the bare key id on moto 5.2.5; the configured ARN ending in that id is the same key."""
+        if not reported.startswith("arn:") and self._key_id.endswith(f":key/{reported}"):
+            return self._key_id
+        return reported
