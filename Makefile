@@ -6,7 +6,7 @@ NODE_STAMP := node_modules/.installed
 STAGE ?= prod
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint types unit integration contract e2e openapi package mail clean
+.PHONY: help setup run test lint types format openapi package mail bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ openapi: $(STAMP) ## regenerate docs/openapi.json from the code
 
 package: $(STAMP) ## build the deployable stack offline into build/ (chalice package + our resources)
 	$(PY) -m infra.template package --stage $(STAGE) --out build
+
+bench: setup ## run the benchmarks and record their results in bench/results/
+	$(PY) -m bench.processes
 
 mail: $(STAMP) ## show the e-mails the local stack has "sent"
 	$(PY) -m infra.local.mail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -21,11 +22,26 @@ class ImportResult:
 
 
 class Registry:
-    def __init__(self, structures: StructureRepository) -> None:
+    def __init__(self, structures: StructureRepository, cache_seconds: float = 60.0) -> None:
         self._structures = structures
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Structure | None]] = {}
 
     def find(self, structure_id: str) -> Structure | None:
-        return self._structures.get(structure_id)
+        """A structure for the other services' checks (the unit acting, its protocol unit).
+
+        Units change rarely and every process operation looks one up, so lookups are cached in
+        the container for `cache_seconds`: an operator's change reaches running Lambdas within
+        that time. Reads through the registry's own API (`get`, `search`) are never cached.
+        """
+        now = time.monotonic()
+        cached = self._cache.get(structure_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        found = self._structures.get(structure_id)
+        if self._cache_seconds > 0:
+            self._cache[structure_id] = (now + self._cache_seconds, found)
+        return found
 
     def get(self, structure_id: str) -> Structure:
         found = self._structures.get(structure_id)
@@ -59,7 +75,9 @@ class Registry:
                 )
             self._check_no_cycle(structure)
             structure = structure.changed(version=current.version)
-        return self._structures.put(structure)
+        stored = self._structures.put(structure)
+        self._cache.pop(stored.id, None)
+        return stored
 
     def import_many(
         self, structures: Iterable[Structure], progress: Callable[[int, Structure], None] | None = None
