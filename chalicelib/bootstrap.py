@@ -14,7 +14,10 @@ from typing import Any
 from pynamodb.connection import Connection
 
 from chalicelib.config import Settings
+from chalicelib.domain.documents import FileLimits
 from chalicelib.services.credentials import Credentials
+from chalicelib.services.documents import DocumentPolicy, Documents
+from chalicelib.services.events import EventLog
 from chalicelib.services.ports import Clock, MailSender, SystemClock
 from chalicelib.services.processes import Processes
 from chalicelib.services.registry import Registry
@@ -28,6 +31,8 @@ class Services:
     mail_sender: MailSender
     clock: Clock
     processes: Processes
+    events: EventLog
+    documents: Documents
     idempotency_store: Any  # a Powertools persistence layer, used by handlers/idempotency.py
 
 
@@ -36,7 +41,10 @@ def build(settings: Settings) -> Services:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from chalicelib.store import aws
+    from chalicelib.store.blobs import S3BlobStore, needs_computed_checksums, s3_client
     from chalicelib.store.clients import DynamoClientRepository
+    from chalicelib.store.documents import DynamoUploadRepository
+    from chalicelib.store.events import DynamoEventRepository
     from chalicelib.store.mail import SesMailSender, SqsMailOutbox
     from chalicelib.store.models import bind_models
     from chalicelib.store.processes import DynamoProcessRepository
@@ -54,8 +62,47 @@ def build(settings: Settings) -> Services:
     idempotency = DynamoDBPersistenceLayer(
         table_name=settings.table_idempotencia, boto3_client=aws.client("dynamodb", settings)
     )
-    processes = Processes(DynamoProcessRepository(connection), registry, clock)
-    return Services(settings, registry, credentials, sender, clock, processes, idempotency)
+    process_repository = DynamoProcessRepository(connection)
+    processes = Processes(process_repository, registry, clock)
+    s3 = s3_client(settings.region, settings.endpoint_url)
+    blobs = S3BlobStore(
+        s3,
+        settings.bucket_documentos or "",
+        # Only off AWS (moto, the local stack), where S3 keeps no checksums: see store/blobs.py.
+        compute_missing_checksums=needs_computed_checksums(settings.endpoint_url),
+    )
+    documents = Documents(
+        processes,
+        process_repository,
+        DynamoUploadRepository(),
+        blobs,
+        clock=clock,
+        policy=document_policy(settings),
+    )
+    events = EventLog(DynamoEventRepository(), clock)
+    return Services(
+        settings=settings,
+        registry=registry,
+        credentials=credentials,
+        mail_sender=sender,
+        clock=clock,
+        processes=processes,
+        events=events,
+        documents=documents,
+        idempotency_store=idempotency,
+    )
+
+
+def document_policy(settings: Settings) -> DocumentPolicy:
+    default = FileLimits(settings.documents_max_size, settings.documents_media_types)
+    return DocumentPolicy(
+        default_limits=default,
+        agency_limits={
+            agency: FileLimits(size, types) for agency, size, types in settings.documents_agency_limits
+        },
+        multipart_threshold=settings.documents_single_upload_max,
+        min_part_size=settings.documents_min_part_size,
+    )
 
 
 _override: list[Services] = []

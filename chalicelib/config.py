@@ -6,6 +6,7 @@ The cloud template and the local stack both set these variables from the same re
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,18 +19,33 @@ ENV_TABLE_ESTRUTURAS = "PEN_TABLE_ESTRUTURAS"
 ENV_TABLE_CLIENTES = "PEN_TABLE_CLIENTES"
 ENV_TABLE_IDEMPOTENCIA = "PEN_TABLE_IDEMPOTENCIA"
 ENV_TABLE_PROCESSOS = "PEN_TABLE_PROCESSOS"
+ENV_TABLE_EVENTOS = "PEN_TABLE_EVENTOS"
 ENV_QUEUE_CORREIO = "PEN_QUEUE_CORREIO"
 ENV_BUCKET_DOCUMENTOS = "PEN_BUCKET_DOCUMENTOS"
 ENV_SIGNING_KEY = "PEN_SIGNING_KEY"
 ENV_MAIL_SENDER = "PEN_MAIL_SENDER"
 ENV_MAIL_CONFIGURATION_SET = "PEN_MAIL_CONFIGURATION_SET"
 ENV_PUBLIC_BASE_URL = "PEN_PUBLIC_BASE_URL"
+# Documents: limits of external files (defaults below; per agency as JSON
+# {"<agency id>": {"tamanhoMaximo": <bytes>, "tipos": ["application/pdf", ...]}}) and the size above
+# which an upload goes in parts, and the smallest part accepted (S3's minimum is 5 MiB).
+ENV_DOCS_MAX_SIZE = "PEN_DOCUMENTOS_TAMANHO_MAXIMO"
+ENV_DOCS_MEDIA_TYPES = "PEN_DOCUMENTOS_TIPOS"
+ENV_DOCS_AGENCY_LIMITS = "PEN_DOCUMENTOS_LIMITES_POR_ORGAO"
+ENV_DOCS_SINGLE_UPLOAD_MAX = "PEN_DOCUMENTOS_LIMITE_ENVIO_UNICO"
+ENV_DOCS_MIN_PART = "PEN_DOCUMENTOS_PARTE_MINIMA"
+MIB = 1024 * 1024
+DEFAULT_DOCS_MEDIA_TYPES = frozenset(
+    {"application/pdf", "image/jpeg", "image/png", "image/tiff", "video/mp4"}
+)
+AgencyFileLimits = tuple[tuple[str, int, frozenset[str]], ...]  # (agency id, max size, MIME types)
 
 REQUIRED = (
     ENV_TABLE_ESTRUTURAS,
     ENV_TABLE_CLIENTES,
     ENV_TABLE_IDEMPOTENCIA,
     ENV_TABLE_PROCESSOS,
+    ENV_TABLE_EVENTOS,
     ENV_QUEUE_CORREIO,
 )
 
@@ -47,6 +63,7 @@ class Settings:
     table_clientes: str
     table_idempotencia: str
     table_processos: str
+    table_eventos: str
     queue_correio: str
     # Used from the processes pillar on: document contents and the platform's signing key.
     bucket_documentos: str | None
@@ -54,6 +71,11 @@ class Settings:
     mail_sender: str
     mail_configuration_set: str | None
     public_base_url: str
+    documents_max_size: int = 1024 * MIB
+    documents_media_types: frozenset[str] = DEFAULT_DOCS_MEDIA_TYPES
+    documents_agency_limits: AgencyFileLimits = ()
+    documents_single_upload_max: int = 100 * MIB  # larger files go as multipart
+    documents_min_part_size: int = 5 * MIB
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,10 +91,46 @@ class Settings:
             table_clientes=env[ENV_TABLE_CLIENTES],
             table_idempotencia=env[ENV_TABLE_IDEMPOTENCIA],
             table_processos=env[ENV_TABLE_PROCESSOS],
+            table_eventos=env[ENV_TABLE_EVENTOS],
             queue_correio=env[ENV_QUEUE_CORREIO],
             bucket_documentos=env.get(ENV_BUCKET_DOCUMENTOS) or None,
             signing_key=env.get(ENV_SIGNING_KEY) or None,
             mail_sender=env.get(ENV_MAIL_SENDER, "nao-responda@pen.example.gov.br"),
             mail_configuration_set=env.get(ENV_MAIL_CONFIGURATION_SET) or None,
             public_base_url=env.get(ENV_PUBLIC_BASE_URL, "http://127.0.0.1:8000"),
+            documents_max_size=_positive(env, ENV_DOCS_MAX_SIZE, 1024 * MIB),
+            documents_media_types=_media_types(env.get(ENV_DOCS_MEDIA_TYPES)) or DEFAULT_DOCS_MEDIA_TYPES,
+            documents_agency_limits=_agency_limits(env.get(ENV_DOCS_AGENCY_LIMITS)),
+            documents_single_upload_max=_positive(env, ENV_DOCS_SINGLE_UPLOAD_MAX, 100 * MIB),
+            documents_min_part_size=_positive(env, ENV_DOCS_MIN_PART, 5 * MIB),
         )
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"{name} must be a positive number of bytes, not {raw!r}")
+    return int(raw)
+
+
+def _media_types(raw: str | None) -> frozenset[str]:
+    return frozenset(t.strip().lower() for t in (raw or "").split(",") if t.strip())
+
+
+def _agency_limits(raw: str | None) -> AgencyFileLimits:
+    if not raw:
+        return ()
+    try:
+        data = json.loads(raw)
+        limits = tuple(
+            (str(agency), int(rule["tamanhoMaximo"]), frozenset(str(t).lower() for t in rule["tipos"]))
+            for agency, rule in sorted(data.items())
+        )
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ConfigurationError(
+            f"{ENV_DOCS_AGENCY_LIMITS} must be JSON like "
+            '{"<agency id>": {"tamanhoMaximo": <bytes>, "tipos": ["application/pdf"]}}'
+        ) from error
+    return limits

@@ -28,8 +28,9 @@ _STATUS_TEXT = {
     403: "O token não tem o escopo exigido",
     404: "Não encontrado (ou de outro órgão)",
     409: "Conflito com o estado atual",
-    413: "Corpo muito grande",
-    415: "Tipo de mídia não suportado",
+    410: "Conteúdo não mais disponível (documento cancelado)",
+    413: "Corpo muito grande (ou arquivo acima do limite do órgão)",
+    415: "Tipo de mídia não suportado (ou tipo de arquivo não aceito pelo órgão)",
     422: "Idempotency-Key reutilizada com outro conteúdo",
     500: "Erro interno",
 }

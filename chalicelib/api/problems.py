@@ -40,6 +40,12 @@ IDEMPOTENCY_MISMATCH = ProblemType(
     "chave-de-idempotencia-reutilizada", 422, "Chave de idempotência reutilizada"
 )
 THROTTLED = ProblemType("limite-de-requisicoes", 429, "Muitas requisições")
+# Documents: a file over the agency's limit, a type it does not accept, stored bytes that differ from
+# what was declared, content no longer served.
+FILE_TOO_LARGE = ProblemType("arquivo-muito-grande", 413, "Arquivo maior que o limite do órgão")
+FILE_TYPE_REFUSED = ProblemType("tipo-de-arquivo-nao-aceito", 415, "Tipo de arquivo não aceito pelo órgão")
+CONTENT_MISMATCH = ProblemType("conteudo-divergente", 409, "Conteúdo diferente do declarado")
+GONE = ProblemType("conteudo-indisponivel", 410, "Conteúdo não mais disponível")
 INTERNAL = ProblemType("erro-interno", 500, "Erro interno")
 UNAVAILABLE = ProblemType("indisponivel", 503, "Serviço indisponível")
 TIMEOUT = ProblemType("tempo-esgotado", 504, "Tempo esgotado")
@@ -47,7 +53,7 @@ TIMEOUT = ProblemType("tempo-esgotado", 504, "Tempo esgotado")
 ALL = (
     INVALID_DATA, MALFORMED_REQUEST, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT,
     IN_PROGRESS, TOO_LARGE, UNSUPPORTED_MEDIA, IDEMPOTENCY_MISMATCH, THROTTLED, INTERNAL, UNAVAILABLE,
-    TIMEOUT,
+    TIMEOUT, FILE_TOO_LARGE, FILE_TYPE_REFUSED, CONTENT_MISMATCH, GONE,
 )  # fmt: skip
 
 MAX_BODY_BYTES = 1024 * 1024  # the API takes metadata only: files go to S3 through presigned URLs

@@ -53,3 +53,19 @@ def client_not_found(client_id: str) -> NotFound:
 
 class SequenceTaken(Conflict):
     """Another request took the NUP sequence number first; the service retries with the next one."""
+
+
+class Gone(Conflict):
+    """The resource exists but its content is no longer served (a cancelled document): 410."""
+
+
+class TooLarge(InvalidInput):
+    """A declared file is larger than the agency accepts: 413."""
+
+
+class UnsupportedType(InvalidInput):
+    """A declared file type the agency does not accept: 415."""
+
+
+class ContentMismatch(Conflict):
+    """Stored bytes that do not match what was declared (size, SHA-256 or sniffed type)."""

@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import IntEnum, StrEnum
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.errors import Conflict, FieldError, InvalidInput
+
+if TYPE_CHECKING:
+    from chalicelib.domain.documents import Document
 
 MAX_TYPE = 100
 MAX_SPECIFICATION = 100
@@ -70,7 +74,8 @@ class Process:
     merged_into: str | None = None
     related: frozenset[str] = frozenset()
     merged: frozenset[str] = frozenset()  # processes merged into this one
-    documents_access_level: AccessLevel = AccessLevel.PUBLICO
+    documents_access_level: AccessLevel = AccessLevel.PUBLICO  # the most restrictive document's
+    documents: tuple[Document, ...] = ()  # by order, cancelled ones included
     history_seq: int = 0
     history_head: str = ""
     version: int = 0
@@ -87,6 +92,13 @@ class Process:
     def effective_access_level(self) -> AccessLevel:
         """The most restrictive of the process's own level and its documents'."""
         return max(self.access_level, self.documents_access_level)
+
+    def document(self, order: int) -> Document | None:
+        return next((d for d in self.documents if d.order == order), None)
+
+    @property
+    def next_document_order(self) -> int:
+        return max((d.order for d in self.documents), default=0) + 1
 
     def open_in(self, unit_id: str) -> OpenUnit | None:
         return next((u for u in self.open_units if u.unit_id == unit_id), None)

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.handlers import auth, estruturas, mail, meta, orgaos, processos
+from chalicelib.handlers import auth, documentos, estruturas, events, mail, meta, orgaos, processos
 
-BLUEPRINTS: tuple[Blueprint, ...] = (auth.auth_bp, meta.bp, estruturas.bp, orgaos.bp, processos.bp, mail.bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    auth.auth_bp,
+    meta.bp,
+    estruturas.bp,
+    orgaos.bp,
+    processos.bp,
+    documentos.bp,
+    mail.bp,
+    events.bp,
+)

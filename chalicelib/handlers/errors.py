@@ -9,7 +9,18 @@ from chalice import Response
 
 from chalicelib.api import problems
 from chalicelib.api.problems import ProblemType
-from chalicelib.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from chalicelib.domain.errors import (
+    Conflict,
+    ContentMismatch,
+    DomainError,
+    Forbidden,
+    Gone,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    Unauthenticated,
+    UnsupportedType,
+)
 
 _BY_ERROR: dict[type[DomainError], ProblemType] = {
     InvalidInput: problems.INVALID_DATA,
@@ -17,6 +28,10 @@ _BY_ERROR: dict[type[DomainError], ProblemType] = {
     Conflict: problems.CONFLICT,
     Unauthenticated: problems.UNAUTHENTICATED,
     Forbidden: problems.FORBIDDEN,
+    TooLarge: problems.FILE_TOO_LARGE,
+    UnsupportedType: problems.FILE_TYPE_REFUSED,
+    ContentMismatch: problems.CONTENT_MISMATCH,
+    Gone: problems.GONE,
 }
 
 
@@ -31,7 +46,8 @@ def problem_response(
 
 
 def domain_error_response(error: DomainError) -> Response:
-    kind = next((k for cls, k in _BY_ERROR.items() if isinstance(error, cls)), problems.INVALID_DATA)
+    # The most specific class wins (ContentMismatch before Conflict, TooLarge before InvalidInput).
+    kind = next((_BY_ERROR[cls] for cls in type(error).__mro__ if cls in _BY_ERROR), problems.INVALID_DATA)
     fields = [{"campo": f.field, "mensagem": f.message} for f in error.fields] or None
     return problem_response(kind, error.detail, erros=fields)
 

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
 from chalicelib.domain.credentials import ApiClient
+from chalicelib.domain.documents import Declaration, Document, StoredObject
+from chalicelib.domain.events import ProcessEvent
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.processes import OpenUnit, Process
 from chalicelib.domain.signatures import PublicKey, Stamp
@@ -99,6 +101,11 @@ class ProcessWrite:
     open_units: tuple[OpenUnit, ...] = ()
     close_units: tuple[str, ...] = ()
     relations: tuple[tuple[str, str], ...] = ()  # (kind, other nup)
+    # Documents pillar: documents added or changed (version = the one read; 0 for a new one), the
+    # document numbers the change takes, and the pending uploads it consumes.
+    documents: tuple[Document, ...] = ()
+    numbers: tuple[DocumentNumber, ...] = ()
+    finished_uploads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,3 +148,104 @@ class Signer(Protocol):
     def public_keys(self) -> list[PublicKey]:
         """Every key whose stamps are still to be verified (SubjectPublicKeyInfo PEM), for publishing."""
         ...
+
+
+class EventRepository(Protocol):
+    def add(self, event: ProcessEvent, received_at: datetime) -> bool:
+        """Stores the event once; False (and no change) when its key is already stored."""
+        ...
+
+    def for_process(self, nup: str) -> list[ProcessEvent]: ...
+
+
+# --- documents pillar ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentNumber:
+    """A number taken from the counter of (unit, espécie, year): it moves from `number - 1` to
+    `number` in the same transaction as the document, so a failed request takes no number."""
+
+    unit_id: str
+    kind: int
+    year: int
+    number: int
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """An external document waiting for its file: created when the upload is handed out, consumed by
+    the transaction that creates the document. It lives outside the process's partition, so an
+    abandoned upload leaves nothing in the process."""
+
+    id: str
+    nup: str
+    agency_id: str
+    unit_id: str
+    user: str
+    kind: int
+    access_level: int
+    legal_basis: int | None
+    description: str | None
+    declaration: Declaration
+    created_at: datetime
+    expires_at: datetime
+    multipart_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PresignedRequest:
+    """An HTTP request a client makes straight to the content store."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+
+
+class UploadRepository(Protocol):
+    def put_upload(self, upload: PendingUpload) -> None: ...
+
+    def get_upload(self, upload_id: str) -> PendingUpload | None: ...
+
+    def last_number(self, unit_id: str, kind: int, year: int) -> int:
+        """The last document number of an espécie issued by a unit in a year (0 when none)."""
+        ...
+
+
+class BlobStore(Protocol):
+    """The content store (S3): objects addressed by their SHA-256; bytes go straight between the
+    client and the store through presigned requests, never through the API."""
+
+    def put(self, key: str, data: bytes, sha256: str, media_type: str) -> None:
+        """Stores small content written through the API (internal documents), checksum-verified."""
+        ...
+
+    def inspect(self, key: str) -> StoredObject | None:
+        """Size, SHA-256 (whole object, or S3's composite for multipart) and first bytes of a stored
+        object; None when there is none."""
+        ...
+
+    def discard(self, key: str) -> None:
+        """Removes an object whose bytes failed verification (it must not squat its content address)."""
+        ...
+
+    def presign_put(
+        self, key: str, sha256: str, size: int, media_type: str, expires: int
+    ) -> PresignedRequest:
+        """A single PUT that the store accepts only with these bytes (checksum header signed)."""
+        ...
+
+    def start_multipart(self, key: str, media_type: str) -> str:
+        """Starts a multipart upload with SHA-256 part checksums; returns its id."""
+        ...
+
+    def presign_part(
+        self, key: str, multipart_id: str, number: int, sha256: str, expires: int
+    ) -> PresignedRequest: ...
+
+    def complete_multipart(self, key: str, multipart_id: str, declaration: Declaration) -> None:
+        """Joins the uploaded parts (each with its declared SHA-256); ContentMismatch when parts are
+        missing or differ from the declaration."""
+        ...
+
+    def presign_get(self, key: str, file_name: str, media_type: str, expires: int) -> str: ...

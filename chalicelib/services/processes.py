@@ -299,6 +299,25 @@ class Processes:
         )
         return self._repository.apply([merged, receiving])[0]
 
+    # --- shared with the documents service ---------------------------------------------------------
+
+    def writable(self, actor: Actor, nup: str, unit_id: str) -> Process:
+        """The process, checked writable by the actor in the unit (own agency, open there, not
+        suspended or merged)."""
+        return self._writable(actor, nup, unit_id)
+
+    def prepare_write(
+        self,
+        updated: Process,
+        unit_id: str,
+        actor: Actor,
+        operation: PlatformOperation,
+        description: str,
+        **changes: tuple[Any, ...],
+    ) -> ProcessWrite:
+        """The change of `updated` with its history entry, for ProcessRepository.apply."""
+        return self._write(updated, unit_id, actor, operation, description, **changes)
+
     # --- helpers ----------------------------------------------------------------------------------
 
     def _writable(self, actor: Actor, nup: str, unit_id: str) -> Process:

@@ -136,7 +136,8 @@ class ClientItem(Model):
 # pk "P#<nup>" holds: "#M" the process, "#R#<nup>" its relations, "#U#<unit>" the units it is open in,
 # "D#<order>" its documents and "H#<seq>" its history. One Query with sk < "H" reads a process with its
 # documents; "H#" items are the history (and, through the table's stream, the events out).
-# pk "SEQ#<unit code>#<year>" holds the NUP sequence of a protocol unit.
+# pk "SEQ#<unit code>#<year>" holds the NUP sequence of a protocol unit; pk "NUM#<unit>#<espécie>#<year>"
+# the numbers of internal documents; pk "ENVIO#<id>" an external document's pending upload.
 
 
 class InterestedMap(MapAttribute[str, Any]):
@@ -235,16 +236,107 @@ class SequenceItem(Model):
     valor = NumberAttribute()
 
 
+class EventItem(Model):
+    """An event of the processes pillar, kept once per (nup, seq): the tracking pillar's input."""
+
+    class Meta(_Meta):
+        table_name = "eventos"
+
+    pk = UnicodeAttribute(hash_key=True)  # "E#<nup>"
+    seq = NumberAttribute(range_key=True)
+    em = UTCDateTimeAttribute()
+    orgao_id = UnicodeAttribute()
+    unidade = UnicodeAttribute()
+    operacao = UnicodeAttribute()
+    descricao = UnicodeAttribute()
+    nivel_acesso = NumberAttribute()
+    hash = UnicodeAttribute()
+    recebido_em = UTCDateTimeAttribute()
+
+
+class DocumentItem(Model):
+    """A document of a process: pk "P#<nup>", sk "D#<order, 6 digits>" (read with the process)."""
+
+    class Meta(_Meta):
+        table_name = "processos"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    nup = UnicodeAttribute()
+    ordem = NumberAttribute()
+    origem = UnicodeAttribute()  # "interno" | "externo"
+    especie = NumberAttribute()
+    nivel_acesso = NumberAttribute()
+    hipotese_legal = NumberAttribute(null=True)
+    unidade = UnicodeAttribute()
+    criado_por = UnicodeAttribute()
+    criado_em = UTCDateTimeAttribute()
+    atualizado_em = UTCDateTimeAttribute()
+    sha256 = UnicodeAttribute()  # base64
+    tamanho = NumberAttribute()
+    tipo_midia = UnicodeAttribute()
+    nome_arquivo = UnicodeAttribute()
+    verificacao = UnicodeAttribute(default="objeto")
+    descricao = UnicodeAttribute(null=True)
+    numero = NumberAttribute(null=True)
+    ano = NumberAttribute(null=True)
+    assinaturas = ListAttribute(of=UnicodeAttribute, null=True)  # signature ids (issue 3, item 4)
+    cancelado_em = UTCDateTimeAttribute(null=True)
+    motivo_cancelamento = UnicodeAttribute(null=True)
+    cancelado_por = UnicodeAttribute(null=True)
+    versao = VersionAttribute()
+
+
+class PendingUploadItem(Model):
+    """An external document waiting for its file: pk "ENVIO#<id>", sk "#M", outside the process's
+    partition. Deleted by the transaction that creates the document; `expiracao` (epoch seconds) is
+    meant for the table's TTL so abandoned uploads go away."""
+
+    class Meta(_Meta):
+        table_name = "processos"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    nup = UnicodeAttribute()
+    orgao_id = UnicodeAttribute()
+    unidade = UnicodeAttribute()
+    usuario = UnicodeAttribute()
+    especie = NumberAttribute()
+    nivel_acesso = NumberAttribute()
+    hipotese_legal = NumberAttribute(null=True)
+    descricao = UnicodeAttribute(null=True)
+    sha256 = UnicodeAttribute()
+    tamanho = NumberAttribute()
+    tipo_midia = UnicodeAttribute()
+    nome_arquivo = UnicodeAttribute()
+    tamanho_parte = NumberAttribute(null=True)
+    partes = ListAttribute(of=UnicodeAttribute, null=True)
+    multipart_id = UnicodeAttribute(null=True)
+    criado_em = UTCDateTimeAttribute()
+    expira_em = UTCDateTimeAttribute()
+    expiracao = NumberAttribute()
+
+
 # The model whose schema defines each table, by the settings field holding the table's name.
 TABLE_MODELS: dict[str, type[Model]] = {
     "table_estruturas": StructureItem,
     "table_clientes": ClientItem,
     "table_processos": OpenUnitItem,  # pk/sk and the inbox index: the same for every item kind
+    "table_eventos": EventItem,
 }
 _BOUND: dict[str, tuple[type[Model], ...]] = {
     "table_estruturas": (StructureItem, ProtocolCodeGuard, Counter),
     "table_clientes": (ClientItem,),
-    "table_processos": (OpenUnitItem, ProcessItem, RelationItem, HistoryItem, SequenceItem),
+    "table_processos": (
+        OpenUnitItem,
+        ProcessItem,
+        RelationItem,
+        HistoryItem,
+        SequenceItem,
+        DocumentItem,
+        PendingUploadItem,
+    ),
+    "table_eventos": (EventItem,),
 }
 
 

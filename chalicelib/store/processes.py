@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -15,10 +16,19 @@ from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.processes import AccessLevel, Interested, OpenUnit, Process
 from chalicelib.services.ports import InboxItem, Page, ProcessWrite
 from chalicelib.store import cursors
+from chalicelib.store.documents import (
+    document_item,
+    number_condition,
+    number_item,
+    to_document,
+    upload_key_item,
+)
 from chalicelib.store.models import (
+    DocumentItem,
     HistoryItem,
     InterestedMap,
     OpenUnitItem,
+    PendingUploadItem,
     ProcessItem,
     RelationItem,
     SequenceItem,
@@ -121,7 +131,12 @@ def _history_entry(item: HistoryItem) -> HistoryEntry:
     )
 
 
-def _process(item: ProcessItem, units: list[OpenUnit], relations: list[RelationItem]) -> Process:
+def _process(
+    item: ProcessItem,
+    units: list[OpenUnit],
+    relations: list[RelationItem],
+    documents: list[DocumentItem] | None = None,
+) -> Process:
     return Process(
         nup=item.nup,
         agency_id=item.orgao_id,
@@ -140,6 +155,7 @@ def _process(item: ProcessItem, units: list[OpenUnit], relations: list[RelationI
         related=frozenset(r.outro for r in relations if r.tipo == RELATED),
         merged=frozenset(r.outro for r in relations if r.tipo == MERGED),
         documents_access_level=AccessLevel(int(item.nivel_documentos or 1)),
+        documents=tuple(sorted((to_document(d) for d in documents or ()), key=lambda d: d.order)),
         history_seq=int(item.hist_seq or 0),
         history_head=item.hist_head or "",
         version=int(item.versao or 0),
@@ -154,18 +170,32 @@ class DynamoProcessRepository:
         meta: ProcessItem | None = None
         units: list[OpenUnit] = []
         relations: list[RelationItem] = []
-        # One query: the process, its relations, its open units (and, later, its documents).
-        for raw in ProcessItem._get_connection().query(
-            _pk(nup), range_key_condition=ProcessItem.sk < "H", consistent_read=True
-        )["Items"]:
-            sk = raw["sk"]["S"]
-            if sk == META:
-                meta = ProcessItem.from_raw_data(raw)
-            elif sk.startswith("#U#"):
-                units.append(_open_unit(OpenUnitItem.from_raw_data(raw)))
-            elif sk.startswith("#R#"):
-                relations.append(RelationItem.from_raw_data(raw))
-        return None if meta is None else _process(meta, units, relations)
+        documents: list[DocumentItem] = []
+        # One query: the process, its relations, its open units and its documents. Items are small
+        # (document contents live in S3), so a process fits one 1 MB page; a larger one still reads
+        # whole, page after page.
+        start: dict[str, Any] | None = None
+        while True:
+            page = ProcessItem._get_connection().query(
+                _pk(nup),
+                range_key_condition=ProcessItem.sk < "H",
+                consistent_read=True,
+                exclusive_start_key=start,
+            )
+            for raw in page["Items"]:
+                sk = raw["sk"]["S"]
+                if sk == META:
+                    meta = ProcessItem.from_raw_data(raw)
+                elif sk.startswith("#U#"):
+                    units.append(_open_unit(OpenUnitItem.from_raw_data(raw)))
+                elif sk.startswith("#R#"):
+                    relations.append(RelationItem.from_raw_data(raw))
+                elif sk.startswith("D#"):
+                    documents.append(DocumentItem.from_raw_data(raw))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        return None if meta is None else _process(meta, units, relations, documents)
 
     def last_sequence(self, unit_code: str, year: int) -> int:
         try:
@@ -189,11 +219,20 @@ class DynamoProcessRepository:
         return write.process.changed(version=1)
 
     def apply(self, writes: Sequence[ProcessWrite]) -> list[Process]:
+        numbers = [number for write in writes for number in write.numbers]
         try:
             with TransactWrite(connection=self._connection) as transaction:
+                for number in numbers:  # first, so a cancellation reason tells which one was taken
+                    transaction.save(number_item(number), condition=number_condition(number))
                 for write in writes:
                     self._add(transaction, write, new=False)
         except TransactWriteError as error:
+            reasons = error.cancellation_reasons or []
+            for number, reason in zip(numbers, reasons, strict=False):
+                if reason is not None and reason.code == "ConditionalCheckFailed":
+                    raise SequenceTaken(
+                        f"O número {number.number} desta espécie já foi usado; tente o seguinte."
+                    ) from error
             raise self._conflict(error) from error
         return [w.process.changed(version=w.process.version + 1) for w in writes]
 
@@ -210,6 +249,10 @@ class DynamoProcessRepository:
             )
         for kind, other in write.relations:
             transaction.save(RelationItem(pk=_pk(process.nup), sk=f"#R#{other}", tipo=kind, outro=other))
+        for document in write.documents:  # the version attribute guards new and changed documents
+            transaction.save(document_item(document))
+        for upload_id in write.finished_uploads:
+            transaction.delete(upload_key_item(upload_id), condition=PendingUploadItem.pk.exists())
 
     def _conflict(self, error: TransactWriteError) -> Conflict:
         if error.cause_response_code == "TransactionCanceledException":
