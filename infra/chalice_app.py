@@ -1,7 +1,8 @@
 """What `chalice package` will emit for the app, read from Chalice's own application graph.
 
 The merge template (infra/template.py) has to name the resources Chalice generates: the functions,
-their role, the SQS event of each queue consumer and the REST API. Chalice derives those logical
+their role, the SQS event of each queue consumer, the DynamoDB event of each stream consumer and the
+REST API. Chalice derives those logical
 ids from the app's function names; asking its graph builder (the code `chalice package` runs) is
 cheap (no dependency build) and keeps us from guessing. infra/template.py checks the packaged
 template against this afterwards, so a change in Chalice's naming fails the build, not the deploy.
@@ -9,7 +10,9 @@ template against this afterwards, so a change in Chalice's naming fails the buil
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,11 +46,21 @@ class SqsTrigger:
 
 
 @dataclass(frozen=True)
+class StreamTrigger:
+    function: str  # Chalice name of the `@app.on_dynamodb_record` function
+    event_id: str  # key of the event under the function's Properties.Events
+    # The stream ARN named in the decorator: nominal (Chalice needs a literal), the template points
+    # the trigger at the StreamArn of the table whose Table.stream_handler names the function.
+    stream_arn: str
+
+
+@dataclass(frozen=True)
 class ChaliceApp:
     functions: tuple[Function, ...]
     sqs_triggers: tuple[SqsTrigger, ...]
     rest_api: str | None
     xray: bool
+    stream_triggers: tuple[StreamTrigger, ...] = ()
 
     def function(self, name: str) -> Function:
         for function in self.functions:
@@ -61,10 +74,35 @@ class ChaliceApp:
         return tuple(sorted({f.role for f in self.functions if f.role is not None}))
 
 
+@contextmanager
+def _importing_app_of(project_dir: Path) -> Iterator[None]:
+    """Chalice imports a project's app.py as the module `app`, and puts the project on sys.path for
+    good. Unless this project's app is the one loaded already, whatever `app` was loaded (or none)
+    steps aside while this project's is read, then comes back with sys.path as it was: reading a
+    small project of a test must not replace the app other code imports."""
+    loaded = sys.modules.get("app")
+    if loaded is not None and Path(str(getattr(loaded, "__file__", ""))).resolve() == (
+        project_dir.resolve() / "app.py"
+    ):
+        yield
+        return
+    path = list(sys.path)
+    sys.modules.pop("app", None)
+    try:
+        yield
+    finally:
+        if loaded is None:
+            sys.modules.pop("app", None)
+        else:
+            sys.modules["app"] = loaded
+        sys.path[:] = path
+
+
 def read_app(project_dir: Path, stage: str) -> ChaliceApp:
     """Builds Chalice's application graph for `stage` (imports app.py, like `chalice package`)."""
-    config = CLIFactory(str(project_dir)).create_config_obj(chalice_stage_name=stage)
-    application = ApplicationGraphBuilder().build(config, stage)
+    with _importing_app_of(project_dir):  # the config imports app.py when the graph first asks
+        config = CLIFactory(str(project_dir)).create_config_obj(chalice_stage_name=stage)
+        application = ApplicationGraphBuilder().build(config, stage)
     resources: list[Any] = DependencyBuilder().build_dependencies(application)
 
     rest_apis = [r for r in resources if isinstance(r, models.RestAPI)]
@@ -98,9 +136,19 @@ def read_app(project_dir: Path, stage: str) -> ChaliceApp:
         for r in resources
         if isinstance(r, models.SQSEventSource)
     ]
+    streams = [
+        StreamTrigger(
+            function=r.lambda_function.resource_name,
+            event_id=to_cfn_resource_name(r.resource_name),
+            stream_arn=str(r.stream_arn),
+        )
+        for r in resources
+        if isinstance(r, models.DynamoDBEventSource)
+    ]
     return ChaliceApp(
         functions=tuple(functions),
         sqs_triggers=tuple(triggers),
+        stream_triggers=tuple(streams),
         rest_api=REST_API if rest_apis else None,
         xray=any(bool(getattr(r, "xray", False)) for r in resources if isinstance(r, models.LambdaFunction)),
     )

@@ -2,8 +2,9 @@
 
 It replaces the policy Chalice generates for its role (Chalice's analyser grants SQS actions on
 "*"). The actions come from the adapters in chalicelib/store/ (PynamoDB models and transactions,
-Powertools idempotency, the SQS outbox, the SESv2 sender); docs/DEPLOY.md lists them with reasons.
-When an adapter starts calling a new AWS action, add it here.
+Powertools idempotency, the SQS outbox, the SESv2 sender) and from the event source mappings that
+poll with the functions' role (SQS queues, DynamoDB streams); docs/DEPLOY.md lists them with
+reasons. When an adapter starts calling a new AWS action, add it here.
 """
 
 from __future__ import annotations
@@ -33,8 +34,21 @@ QUEUE_CONSUME_ACTIONS = (
     "sqs:GetQueueAttributes",
     "sqs:ReceiveMessage",
 )
+# A stream consumer's mapping reads the stream with the function's role (these three on the stream
+# itself) and sends the batches that exhaust their retries to the on-failure queue. ListStreams
+# takes no stream ARN: it is scoped to the table's streams, as SAM's DynamoDBStreamReadPolicy does.
+STREAM_READ_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+STREAM_LIST_ACTIONS = ("dynamodb:ListStreams",)
+STREAM_FAILURE_ACTIONS = ("sqs:SendMessage",)
 MAIL_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
-OBJECT_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject")
+# DeleteObject: bytes that fail the declared checksum are removed from under that checksum's key.
+OBJECT_ACTIONS = (
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:GetObject",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+)
 SIGNING_ACTIONS = ("kms:GetPublicKey", "kms:Sign")
 LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
 TRACE_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
@@ -52,11 +66,15 @@ def functions_policy(
     indexed_tables: list[str],
     mail_sender: Json,
     xray: bool,
+    consumed_streams: list[str] | None = None,
+    stream_failure_queues: list[str] | None = None,
 ) -> Json:
     """The policy document of the functions' role.
 
     `consumed_queues`: logical ids of the queues a function of the app consumes; `indexed_tables`:
-    logical ids of the tables with secondary indexes; `mail_sender`: the sender address (a Ref).
+    logical ids of the tables with secondary indexes; `mail_sender`: the sender address (a Ref);
+    `consumed_streams`: logical ids of the tables whose stream a function consumes;
+    `stream_failure_queues`: logical ids of those consumers' on-failure queues.
     """
     statements = [
         _statement("Logs", LOG_ACTIONS, [regional_arn("logs", "log-group:/aws/lambda/*")]),
@@ -73,6 +91,25 @@ def functions_policy(
     if consumed_queues:
         statements.append(
             _statement("QueuesConsume", QUEUE_CONSUME_ACTIONS, [get_att(q, "Arn") for q in consumed_queues])
+        )
+    if consumed_streams:
+        statements.append(
+            _statement(
+                "StreamsRead", STREAM_READ_ACTIONS, [get_att(t, "StreamArn") for t in consumed_streams]
+            )
+        )
+        statements.append(
+            _statement(
+                "StreamsList", STREAM_LIST_ACTIONS, [sub(f"${{{t}.Arn}}/stream/*") for t in consumed_streams]
+            )
+        )
+    if stream_failure_queues:
+        statements.append(
+            _statement(
+                "StreamFailuresSend",
+                STREAM_FAILURE_ACTIONS,
+                [get_att(q, "Arn") for q in stream_failure_queues],
+            )
         )
     configuration_set = stack.name(stage, stack.mail.configuration_set_suffix)
     statements.append(

@@ -14,6 +14,10 @@ from chalicelib import config
 from chalicelib.store.models import TABLE_MODELS
 
 DAY = 24 * 3600
+STREAM_VIEWS = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
+STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
+MAX_STREAM_BATCH = 10_000  # Lambda's limits for a DynamoDB event source mapping
+MAX_STREAM_RETRIES = 10_000
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,38 @@ class Table:
     ttl_attribute: str | None = None
     stream: bool = False
     stream_view: str = "NEW_AND_OLD_IMAGES"
+    # The Chalice `@app.on_dynamodb_record` function (Lambda) that consumes the stream. The decorator's
+    # stream_arn is nominal: the template points the trigger at this table's StreamArn, and the local
+    # worker polls this table's stream (docs/ARCHITECTURE.md, "An event").
+    stream_handler: str | None = None
+    # The consumer's event source mapping (Lambda's names in the comments). These win over the
+    # decorator's batch_size and starting_position.
+    stream_batch_size: int = 10  # BatchSize
+    # StartingPosition: TRIM_HORIZON, so what was written before the consumer existed (a first deploy,
+    # a handler added later) is still delivered; LATEST would skip it.
+    stream_starting_position: str = "TRIM_HORIZON"
+    # MaximumRetryAttempts: a record that keeps failing goes to the on-failure queue after this many
+    # retries instead of blocking its shard until the stream trims it (24 h). -1: retry until then.
+    stream_max_retries: int = 10
+    # BisectBatchOnFunctionError: a batch whose invocation fails is split in two and retried (the
+    # splits do not count as retries), isolating the record that fails from the ones that do not.
+    stream_bisect_on_error: bool = True
+    stream_dlq_retention_seconds: int = 14 * DAY  # SQS's maximum: time to look at what failed
+
+    def __post_init__(self) -> None:
+        if self.stream_view not in STREAM_VIEWS:
+            raise ValueError(f"table {self.logical_id}: stream_view must be one of {', '.join(STREAM_VIEWS)}")
+        if self.stream_handler is None:
+            return
+        if not self.stream:
+            raise ValueError(f"table {self.logical_id}: stream_handler is set, so stream must be True")
+        if self.stream_starting_position not in STARTING_POSITIONS:
+            allowed = ", ".join(STARTING_POSITIONS)
+            raise ValueError(f"table {self.logical_id}: stream_starting_position must be one of {allowed}")
+        if not 1 <= self.stream_batch_size <= MAX_STREAM_BATCH:
+            raise ValueError(f"table {self.logical_id}: stream_batch_size must be 1..{MAX_STREAM_BATCH}")
+        if not -1 <= self.stream_max_retries <= MAX_STREAM_RETRIES:
+            raise ValueError(f"table {self.logical_id}: stream_max_retries must be -1..{MAX_STREAM_RETRIES}")
 
 
 @dataclass(frozen=True)
@@ -77,8 +113,23 @@ class Stack:
     def name(self, stage: str, suffix: str) -> str:
         return f"pen-{stage}-{suffix}"
 
+    def __post_init__(self) -> None:
+        handlers = [t.stream_handler for t in self.tables if t.stream_handler is not None]
+        repeated = sorted({h for h in handlers if handlers.count(h) > 1})
+        if repeated:
+            raise ValueError(f"a function consumes one stream, but several tables name {', '.join(repeated)}")
+
     def dlq_name(self, stage: str, queue: Queue) -> str:
         return self.name(stage, queue.suffix) + "-dlq"
+
+    @property
+    def stream_consumers(self) -> tuple[Table, ...]:
+        """The tables whose stream a function of the app consumes (`Table.stream_handler`)."""
+        return tuple(t for t in self.tables if t.stream_handler is not None)
+
+    def stream_dlq_name(self, stage: str, table: Table) -> str:
+        """The on-failure destination of a stream consumer: records that exhausted their retries."""
+        return self.name(stage, table.suffix) + "-stream-dlq"
 
     def key_alias(self, stage: str, key: SigningKey) -> str:
         return f"alias/{self.name(stage, key.logical_id.lower())}"
@@ -100,6 +151,16 @@ STACK = Stack(
     tables=(
         Table("EstruturasTable", "estruturas", config.ENV_TABLE_ESTRUTURAS, model_field="table_estruturas"),
         Table("ClientesTable", "clientes", config.ENV_TABLE_CLIENTES, model_field="table_clientes"),
+        Table(
+            "ProcessosTable",
+            "processos",
+            config.ENV_TABLE_PROCESSOS,
+            model_field="table_processos",
+            stream=True,
+            stream_handler="record_process_events",
+            ttl_attribute="expiracao",  # pending uploads that were never confirmed
+        ),
+        Table("EventosTable", "eventos", config.ENV_TABLE_EVENTOS, model_field="table_eventos"),
         Table(
             "IdempotenciaTable",
             "idempotencia",

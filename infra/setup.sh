@@ -50,6 +50,9 @@ system_setup() {
     apt_install openjdk-17-jre-headless || apt_install default-jre-headless
   fi
   command -v openssl >/dev/null || apt_install openssl
+  # The API guide's examples (docs/API.md), run by the e2e tests, use curl and jq.
+  command -v curl >/dev/null || apt_install curl
+  command -v jq >/dev/null || apt_install jq
 }
 
 case "${1:-}" in

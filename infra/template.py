@@ -7,6 +7,10 @@ in with `chalice package --merge-template`:
 - tables, queues (each with its dead-letter queue and an alarm on it), buckets, signing keys and the
   SES configuration set, named `pen-<stage>-<suffix>`;
 - the SQS triggers pointed at the real queues, with ReportBatchItemFailures (Chalice cannot set it);
+- the DynamoDB stream triggers (`@app.on_dynamodb_record`, declared with a nominal stream ARN)
+  pointed at the StreamArn of the table whose `stream_handler` names them, with
+  ReportBatchItemFailures, the starting position, retries and bisection of `Table`, and an on-failure
+  queue (with an alarm) for the records that exhaust their retries;
 - every function's environment naming those resources (chalicelib/config.py reads it);
 - a least-privilege policy replacing the one Chalice generates (infra/iam.py);
 - API Gateway's own error answers as problem+json (chalicelib/api/problems.GATEWAY_RESPONSES).
@@ -69,6 +73,15 @@ def dlq_alarm_id(queue: Queue) -> str:
     return f"{queue.logical_id}DlqAlarm"
 
 
+def stream_dlq_id(table: Table) -> str:
+    """The on-failure queue of the table's stream consumer."""
+    return f"{table.logical_id}StreamDlq"
+
+
+def stream_dlq_alarm_id(table: Table) -> str:
+    return f"{table.logical_id}StreamDlqAlarm"
+
+
 # --- resources from STACK -------------------------------------------------------------------------
 
 
@@ -125,26 +138,63 @@ def queue_resources(stack: Stack, stage: str, queue: Queue) -> dict[str, Json]:
                 "SqsManagedSseEnabled": True,
             },
         },
-        dlq_alarm_id(queue): {
-            "Type": "AWS::CloudWatch::Alarm",
+        dlq_alarm_id(queue): nonempty_queue_alarm(
+            dlq_id(queue),
+            f"{stack.dlq_name(stage, queue)}-nao-vazia",
+            f"Mensagens de {stack.name(stage, queue.suffix)} falharam {queue.max_receive_count} "
+            "vezes e estão na fila de mensagens mortas: veja docs/DEPLOY.md.",
+        ),
+    }
+
+
+def nonempty_queue_alarm(queue_id: str, name: str, description: str) -> Json:
+    """An alarm as soon as the queue holds a message (dead-letter and on-failure queues)."""
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": name,
+            "AlarmDescription": description,
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": get_att(queue_id, "QueueName")}],
+            "Statistic": "Maximum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": {"Fn::If": [HAS_ALARM_TOPIC, [ref(ALARM_TOPIC)], ref("AWS::NoValue")]},
+        },
+    }
+
+
+def stream_failure_resources(stack: Stack, stage: str, table: Table) -> dict[str, Json]:
+    """The on-failure queue of a stream consumer and its alarm. Lambda sends it the coordinates of
+    each batch that exhausted its retries (shard, first and last sequence numbers), not the records:
+    the stream keeps those 24 hours (docs/DEPLOY.md says what to do)."""
+    name = stack.stream_dlq_name(stage, table)
+    return {
+        stream_dlq_id(table): {
+            "Type": "AWS::SQS::Queue",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
             "Properties": {
-                "AlarmName": f"{stack.dlq_name(stage, queue)}-nao-vazia",
-                "AlarmDescription": (
-                    f"Mensagens de {stack.name(stage, queue.suffix)} falharam {queue.max_receive_count} "
-                    "vezes e estão na fila de mensagens mortas: veja docs/DEPLOY.md."
-                ),
-                "Namespace": "AWS/SQS",
-                "MetricName": "ApproximateNumberOfMessagesVisible",
-                "Dimensions": [{"Name": "QueueName", "Value": get_att(dlq_id(queue), "QueueName")}],
-                "Statistic": "Maximum",
-                "Period": 300,
-                "EvaluationPeriods": 1,
-                "Threshold": 0,
-                "ComparisonOperator": "GreaterThanThreshold",
-                "TreatMissingData": "notBreaching",
-                "AlarmActions": {"Fn::If": [HAS_ALARM_TOPIC, [ref(ALARM_TOPIC)], ref("AWS::NoValue")]},
+                "QueueName": name,
+                "MessageRetentionPeriod": table.stream_dlq_retention_seconds,
+                "SqsManagedSseEnabled": True,
             },
         },
+        stream_dlq_alarm_id(table): nonempty_queue_alarm(
+            stream_dlq_id(table),
+            f"{name}-nao-vazia",
+            f"Registros do stream de {stack.name(stage, table.suffix)} falharam em {table.stream_handler} "
+            + (
+                f"{table.stream_max_retries + 1} vezes e foram descartados"
+                if table.stream_max_retries >= 0
+                else "até expirarem e foram descartados"
+            )
+            + ": leia-os do stream em até 24 h (veja docs/DEPLOY.md).",
+        ),
     }
 
 
@@ -162,6 +212,16 @@ def bucket_resources(stack: Stack, stage: str, bucket: Bucket) -> dict[str, Json
                     ]
                 },
                 "VersioningConfiguration": {"Status": "Enabled"},
+                # Multipart uploads that were started and never completed cost storage: drop them.
+                "LifecycleConfiguration": {
+                    "Rules": [
+                        {
+                            "Id": "abandoned-multipart-uploads",
+                            "Status": "Enabled",
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2},
+                        }
+                    ]
+                },
                 "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
                 "PublicAccessBlockConfiguration": {
                     "BlockPublicAcls": True,
@@ -331,8 +391,29 @@ def _consumers(stack: Stack, app: ChaliceApp) -> dict[str, Queue]:
     return consumers
 
 
+def _stream_consumers(stack: Stack, app: ChaliceApp) -> dict[str, Table]:
+    """Chalice name of each stream handler -> the table whose stream it consumes; every
+    `@on_dynamodb_record` function must have one (its decorator's stream ARN is only nominal)."""
+    consumers = {t.stream_handler: t for t in stack.stream_consumers if t.stream_handler is not None}
+    for handler, table in consumers.items():
+        if not any(t.function == handler for t in app.stream_triggers):
+            raise TemplateError(
+                f"table {table.logical_id} names stream_handler {handler!r}, but the app has no "
+                "@on_dynamodb_record function by that name"
+            )
+    for trigger in app.stream_triggers:
+        if trigger.function not in consumers:
+            raise TemplateError(
+                f"the stream handler {trigger.function!r} reads {trigger.stream_arn!r}, which is only "
+                "nominal: name it in the stream_handler of a table of infra/resources.py"
+            )
+    return consumers
+
+
 def stack_resources(stack: Stack, stage: str) -> dict[str, Json]:
     resources: dict[str, Json] = {t.logical_id: table_resource(stack, stage, t) for t in stack.tables}
+    for table in stack.stream_consumers:
+        resources.update(stream_failure_resources(stack, stage, table))
     for queue in stack.queues:
         resources.update(queue_resources(stack, stage, queue))
     for bucket in stack.buckets:
@@ -343,9 +424,24 @@ def stack_resources(stack: Stack, stage: str) -> dict[str, Json]:
     return resources
 
 
+def stream_event_properties(table: Table) -> Json:
+    """A stream consumer's event source mapping (SAM's DynamoDB event), from its Table."""
+    return {
+        "Stream": get_att(table.logical_id, "StreamArn"),
+        "BatchSize": table.stream_batch_size,
+        "StartingPosition": table.stream_starting_position,
+        "MaximumRetryAttempts": table.stream_max_retries,
+        "BisectBatchOnFunctionError": table.stream_bisect_on_error,
+        "FunctionResponseTypes": [BATCH_FAILURES],
+        "DestinationConfig": {"OnFailure": {"Destination": get_att(stream_dlq_id(table), "Arn")}},
+    }
+
+
 def function_overrides(stack: Stack, stage: str, app: ChaliceApp) -> dict[str, Json]:
-    """Per function: its environment and, for a queue consumer, its SQS event on the real queue."""
+    """Per function: its environment and, for a queue or stream consumer, its event on the real
+    queue or table stream."""
     consumers = _consumers(stack, app)
+    stream_consumers = _stream_consumers(stack, app)
     overrides: dict[str, Json] = {}
     for function in app.functions:
         environment = function_environment(stack, stage, function, xray=app.xray)
@@ -361,6 +457,13 @@ def function_overrides(stack: Stack, stage: str, app: ChaliceApp) -> dict[str, J
             for trigger in app.sqs_triggers
             if trigger.function == function.name
         }
+        events.update(
+            {
+                trigger.event_id: {"Properties": stream_event_properties(stream_consumers[trigger.function])}
+                for trigger in app.stream_triggers
+                if trigger.function == function.name
+            }
+        )
         if events:
             properties["Events"] = events
         overrides[function.logical_id] = {"Properties": properties}
@@ -368,6 +471,8 @@ def function_overrides(stack: Stack, stage: str, app: ChaliceApp) -> dict[str, J
         stack,
         stage,
         consumed_queues=[q.logical_id for q in consumers.values()],
+        consumed_streams=[t.logical_id for t in stream_consumers.values()],
+        stream_failure_queues=[stream_dlq_id(t) for t in stream_consumers.values()],
         indexed_tables=[t.logical_id for t in stack.tables if key_schema(t)[2]],
         mail_sender=ref(MAIL_SENDER),
         xray=app.xray,
@@ -385,6 +490,8 @@ def stack_outputs(stack: Stack) -> dict[str, Json]:
     for queue in stack.queues:
         outputs[f"{queue.logical_id}Url"] = {"Value": ref(queue.logical_id)}
         outputs[f"{dlq_id(queue)}Url"] = {"Value": ref(dlq_id(queue))}
+    for table in stack.stream_consumers:
+        outputs[f"{stream_dlq_id(table)}Url"] = {"Value": ref(stream_dlq_id(table))}
     outputs.update({f"{b.logical_id}Name": {"Value": ref(b.logical_id)} for b in stack.buckets})
     outputs.update({f"{k.logical_id}Arn": {"Value": get_att(k.logical_id, "Arn")} for k in stack.keys})
     outputs[f"{MAIL_CONFIGURATION_SET}Name"] = {"Value": ref(MAIL_CONFIGURATION_SET)}
@@ -440,14 +547,25 @@ def check_packaged(template: Json, app: ChaliceApp, stack: Stack = STACK) -> Non
         queue = (event or {}).get("Properties", {}).get("Queue")
         if not isinstance(queue, dict) or len(queue) != 1:
             raise TemplateError(f"{function}: the SQS event {trigger.event_id} has queue {queue!r}")
+    for stream_trigger in app.stream_triggers:
+        function = app.function(stream_trigger.function).logical_id
+        event = resources[function]["Properties"].get("Events", {}).get(stream_trigger.event_id)
+        properties = (event or {}).get("Properties", {})
+        if properties.get("Stream") == stream_trigger.stream_arn or BATCH_FAILURES not in properties.get(
+            "FunctionResponseTypes", []
+        ):
+            raise TemplateError(
+                f"{function}: the DynamoDB event {stream_trigger.event_id} still reads the nominal stream "
+                f"{stream_trigger.stream_arn!r} or lacks {BATCH_FAILURES}"
+            )
 
 
-def package(stage: str, out: Path, project_dir: Path = ROOT) -> Path:
+def package(stage: str, out: Path, project_dir: Path = ROOT, stack: Stack = STACK) -> Path:
     """Runs `chalice package` with the merge template; returns the path of the SAM template."""
     check_stage(stage)
     os.environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
     app = read_app(project_dir, stage)
-    merge = merge_template(stage, app)
+    merge = merge_template(stage, app, stack)
     out.mkdir(parents=True, exist_ok=True)
     merge_file = out / "merge-template.json"
     merge_file.write_text(json.dumps(merge, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -455,7 +573,7 @@ def package(stage: str, out: Path, project_dir: Path = ROOT) -> Path:
     command += ["--stage", stage, "--merge-template", str(merge_file), str(out)]
     subprocess.run(command, cwd=project_dir, check=True)
     template_file = out / "sam.json"
-    check_packaged(json.loads(template_file.read_text(encoding="utf-8")), app)
+    check_packaged(json.loads(template_file.read_text(encoding="utf-8")), app, stack)
     return template_file
 
 

@@ -1,7 +1,8 @@
 """Creates every resource of STACK (infra/resources.py) on a local AWS endpoint (the moto server).
 
-The same definitions feed the cloud template, so the local stack has exactly the cloud's tables,
-queues (each with its dead-letter queue), mail setup, buckets and keys; nothing is named here.
+The same definitions feed the cloud template, so the local stack has exactly the cloud's tables
+(with their streams), queues (each with its dead-letter queue), the on-failure queue of each stream
+consumer, mail setup, buckets and keys; nothing is named here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chalicelib.config import Settings
-from infra.resources import STACK, key_schema
+from infra.resources import STACK, Stack, key_schema
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=30)
 
@@ -26,22 +27,25 @@ def client(service: str, endpoint_url: str, region: str) -> Any:
     return session.client(service, region_name=region, endpoint_url=endpoint_url, config=_CONFIG)
 
 
-def create_resources(endpoint_url: str, stage: str, region: str) -> dict[str, str]:
-    """Creates STACK's resources (idempotently) and returns the environment that names them:
-    `STACK.environment(stage)` with the values only known after creation (queue URLs, key ARNs)."""
-    env = STACK.environment(stage)
-    _create_tables(client("dynamodb", endpoint_url, region), stage)
-    env.update(_create_queues(client("sqs", endpoint_url, region), stage))
-    env.update(_create_buckets(client("s3", endpoint_url, region), stage, region))
-    env.update(_create_keys(client("kms", endpoint_url, region), stage))
-    _create_mail_setup(client("sesv2", endpoint_url, region), env)
+def create_resources(endpoint_url: str, stage: str, region: str, stack: Stack = STACK) -> dict[str, str]:
+    """Creates the stack's resources (idempotently) and returns the environment that names them:
+    `stack.environment(stage)` with the values only known after creation (queue URLs, key ARNs).
+    `stack` is STACK but in tests."""
+    env = stack.environment(stage)
+    _create_tables(client("dynamodb", endpoint_url, region), stage, stack)
+    sqs = client("sqs", endpoint_url, region)
+    env.update(_create_queues(sqs, stage, stack))
+    _create_stream_failure_queues(sqs, stage, stack)
+    env.update(_create_buckets(client("s3", endpoint_url, region), stage, region, stack))
+    env.update(_create_keys(client("kms", endpoint_url, region), stage, stack))
+    _create_mail_setup(client("sesv2", endpoint_url, region), env, stack)
     return env
 
 
-def _create_tables(dynamodb: Any, stage: str) -> None:
-    for table in STACK.tables:
+def _create_tables(dynamodb: Any, stage: str, stack: Stack) -> None:
+    for table in stack.tables:
         attributes, keys, indexes = key_schema(table)
-        name = STACK.name(stage, table.suffix)
+        name = stack.name(stage, table.suffix)
         request: dict[str, Any] = {
             "TableName": name,
             "AttributeDefinitions": attributes,
@@ -65,11 +69,11 @@ def _create_tables(dynamodb: Any, stage: str) -> None:
             )
 
 
-def _create_queues(sqs: Any, stage: str) -> dict[str, str]:
+def _create_queues(sqs: Any, stage: str, stack: Stack) -> dict[str, str]:
     env: dict[str, str] = {}
-    for queue in STACK.queues:
+    for queue in stack.queues:
         dlq_url = sqs.create_queue(
-            QueueName=STACK.dlq_name(stage, queue),
+            QueueName=stack.dlq_name(stage, queue),
             Attributes={"MessageRetentionPeriod": str(queue.dlq_retention_seconds)},
         )["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -81,17 +85,27 @@ def _create_queues(sqs: Any, stage: str) -> dict[str, str]:
             "MessageRetentionPeriod": str(queue.retention_seconds),
             "RedrivePolicy": json.dumps(redrive),
         }
-        url = sqs.create_queue(QueueName=STACK.name(stage, queue.suffix))["QueueUrl"]
+        url = sqs.create_queue(QueueName=stack.name(stage, queue.suffix))["QueueUrl"]
         # Set apart from create_queue so a second run (same queue, any attributes) stays idempotent.
         sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         env[queue.env] = str(url)
     return env
 
 
-def _create_buckets(s3: Any, stage: str, region: str) -> dict[str, str]:
+def _create_stream_failure_queues(sqs: Any, stage: str, stack: Stack) -> None:
+    """The on-failure destination of each stream consumer, as in the cloud: the local worker sends
+    it what Lambda sends, for the records that exhausted their retries (infra/local/worker.py)."""
+    for table in stack.stream_consumers:
+        sqs.create_queue(
+            QueueName=stack.stream_dlq_name(stage, table),
+            Attributes={"MessageRetentionPeriod": str(table.stream_dlq_retention_seconds)},
+        )
+
+
+def _create_buckets(s3: Any, stage: str, region: str, stack: Stack) -> dict[str, str]:
     env: dict[str, str] = {}
-    for bucket in STACK.buckets:
-        name = STACK.name(stage, bucket.suffix)
+    for bucket in stack.buckets:
+        name = stack.name(stage, bucket.suffix)
         request: dict[str, Any] = {"Bucket": name}
         if region != "us-east-1":
             request["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -113,10 +127,10 @@ def _create_buckets(s3: Any, stage: str, region: str) -> dict[str, str]:
     return env
 
 
-def _create_keys(kms: Any, stage: str) -> dict[str, str]:
+def _create_keys(kms: Any, stage: str, stack: Stack) -> dict[str, str]:
     env: dict[str, str] = {}
-    for key in STACK.keys:
-        alias = STACK.key_alias(stage, key)
+    for key in stack.keys:
+        alias = stack.key_alias(stage, key)
         existing = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
         if alias in existing:
             env[key.env] = kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"]
@@ -129,12 +143,12 @@ def _create_keys(kms: Any, stage: str) -> dict[str, str]:
     return env
 
 
-def _create_mail_setup(ses: Any, env: dict[str, str]) -> None:
+def _create_mail_setup(ses: Any, env: dict[str, str], stack: Stack) -> None:
     """Verifies the sender (moto refuses mail from unverified identities) and creates the
     configuration set. The sender is whatever the functions will use: the settings' default or
     an explicit PEN_MAIL_SENDER."""
     settings = Settings.from_env({**os.environ, **env})
-    configuration_set = env[STACK.mail.env_configuration_set]
+    configuration_set = env[stack.mail.env_configuration_set]
     try:
         ses.create_email_identity(EmailIdentity=settings.mail_sender)
     except ClientError as error:
@@ -143,5 +157,9 @@ def _create_mail_setup(ses: Any, env: dict[str, str]) -> None:
     try:
         ses.create_configuration_set(ConfigurationSetName=configuration_set)
     except ClientError as error:
-        if error.response["Error"]["Code"] != "AlreadyExistsException":
+        # SESv2 says AlreadyExistsException; moto answers with SES v1's code.
+        if error.response["Error"]["Code"] not in {
+            "AlreadyExistsException",
+            "ConfigurationSetAlreadyExistsException",
+        }:
             raise

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from chalicelib.bootstrap import Services
 from chalicelib.domain.credentials import Scope
+from chalicelib.domain.processes import AccessLevel, Interested, Metadata
 from chalicelib.domain.structures import Structure
+from chalicelib.services.processes import Actor
 
 HOSTED_SCOPES = frozenset({Scope.PROCESSOS, Scope.BARRAMENTO, Scope.ADMIN})
 BUS_SCOPES = frozenset({Scope.BARRAMENTO})
@@ -77,8 +79,8 @@ DEMO: tuple[DemoAgency, ...] = (
         ),
         (
             _unit("1002", "1001", "Divisão de Protocolo Central", "PROTOCOLO/MGI", protocol_code="10001"),
-            _unit("1003", "1001", "Secretaria de Gestão e Inovação", "SEGES/MGI"),
-            _unit("1004", "1001", "Secretaria de Governo Digital", "SGD/MGI"),
+            _unit("1003", "1001", "Secretaria de Gestão e Inovação", "SEGES/MGI", protocol_code="10002"),
+            _unit("1004", "1001", "Secretaria de Governo Digital", "SGD/MGI", protocol_code="10003"),
         ),
         HOSTED_SCOPES,
         "SEI do MGI (demonstração)",
@@ -87,8 +89,20 @@ DEMO: tuple[DemoAgency, ...] = (
         _agency("2001", "Ministério da Saúde", "MS", "protocolo@ms.example.gov.br"),
         (
             _unit("2002", "2001", "Coordenação de Protocolo Geral", "PROTOCOLO/MS", protocol_code="20001"),
-            _unit("2003", "2001", "Secretaria de Atenção Especializada à Saúde", "SAES/MS"),
-            _unit("2004", "2001", "Secretaria de Vigilância em Saúde e Ambiente", "SVSA/MS"),
+            _unit(
+                "2003",
+                "2001",
+                "Secretaria de Atenção Especializada à Saúde",
+                "SAES/MS",
+                protocol_code="20002",
+            ),
+            _unit(
+                "2004",
+                "2001",
+                "Secretaria de Vigilância em Saúde e Ambiente",
+                "SVSA/MS",
+                protocol_code="20003",
+            ),
         ),
         HOSTED_SCOPES,
         "SEI do MS (demonstração)",
@@ -121,4 +135,21 @@ def seed(services: Services, demo: tuple[DemoAgency, ...] = DEMO) -> list[DemoCr
                 scopes=tuple(sorted(s.value for s in issued.client.scopes)),
             )
         )
+    seed_process(services)
     return credentials
+
+
+def seed_process(services: Services) -> str:
+    """A public process of the MGI, opened at its protocol and sent to SEGES: something to follow."""
+    actor = Actor("1001", "demonstracao")
+    metadata = Metadata(
+        process_type="Acesso à Informação: Demanda do e-SIC",
+        specification="Pedido de informação sobre contratos de TI",
+        interested=(Interested("Maria das Dores Souza"),),
+        access_level=AccessLevel.PUBLICO,
+    )
+    process = services.processes.create(actor, "1002", metadata)
+    services.processes.send(
+        actor, process.nup, from_unit="1002", to_units=["1003"], keep_open=False, return_by=None
+    )
+    return process.nup

@@ -5,7 +5,8 @@
 3. the demo is seeded through the real services (infra/local/seed.py);
 4. the API is served by Chalice's dev server answering through ProblemGateway (PEN_API_PORT,
    default 8000; infra/local/server.py);
-5. a worker plays Lambda's event sources against the same handler functions (infra/local/worker.py).
+5. a worker plays Lambda's event sources (queues, table streams, schedules) against the same handler
+   functions (infra/local/worker.py).
 
 Console: one line per API request and per worker batch. The app's own JSON logs (Powertools) are
 set to WARNING so the console stays readable; `POWERTOOLS_LOG_LEVEL=INFO make run` shows them all.
@@ -115,7 +116,13 @@ class LocalStack:
         state.write_json(state.CREDENTIALS_FILE, [c.as_json() for c in self.credentials])
 
         self.worker = Worker.for_stack(
-            app_module.app, client("sqs", self.endpoint, REGION), resources_env, stage=STAGE, region=REGION
+            app_module.app,
+            client("sqs", self.endpoint, REGION),
+            resources_env,
+            stage=STAGE,
+            region=REGION,
+            dynamodb=client("dynamodb", self.endpoint, REGION),
+            dynamodb_streams=client("dynamodbstreams", self.endpoint, REGION),
         )
         threads = self.worker.start(self.stop)
         self._exit.callback(self._join, threads)

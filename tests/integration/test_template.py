@@ -22,7 +22,7 @@ from chalicelib.api import problems
 from chalicelib.store.models import TABLE_MODELS
 from infra import template
 from infra.chalice_app import ChaliceApp, read_app
-from infra.resources import STACK, Bucket, Queue, SigningKey, key_schema
+from infra.resources import STACK, Bucket, Queue, SigningKey, Table, key_schema
 
 pytestmark = pytest.mark.xdist_group("template")  # one worker builds the package, once
 
@@ -176,6 +176,30 @@ def test_the_consumer_reads_the_real_queue_and_reports_batch_failures(
     assert arn_target(events[0]["Queue"]) == queue.logical_id
     assert events[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert events[0]["BatchSize"] == queue.batch_size
+
+
+@pytest.mark.parametrize("table", STACK.stream_consumers, ids=lambda t: t.logical_id)
+def test_every_stream_consumer_reads_its_table_stream(packaged: Packaged, table: Table) -> None:
+    (function,) = (
+        f["Properties"]
+        for f in packaged.functions().values()
+        if f["Properties"]["Handler"].rsplit(".", 1)[-1] == table.stream_handler
+    )
+    (event,) = (e["Properties"] for e in function["Events"].values() if e["Type"] == "DynamoDB")
+    assert event["Stream"] == {"Fn::GetAtt": [table.logical_id, "StreamArn"]}
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["StartingPosition"] == table.stream_starting_position == "TRIM_HORIZON"
+    assert event["BatchSize"] == table.stream_batch_size
+    assert event["MaximumRetryAttempts"] == table.stream_max_retries
+    assert event["BisectBatchOnFunctionError"] is table.stream_bisect_on_error
+    failure_queue = arn_target(event["DestinationConfig"]["OnFailure"]["Destination"])
+    assert (
+        packaged.resources[failure_queue]["Properties"]["QueueName"]
+        == f"pen-{STAGE}-{table.suffix}-stream-dlq"
+    )
+    policy = json.dumps(packaged.resources["DefaultRole"]["Properties"]["Policies"])
+    assert json.dumps({"Fn::GetAtt": [table.logical_id, "StreamArn"]}) in policy
+    assert json.dumps({"Fn::GetAtt": [failure_queue, "Arn"]}) in policy
 
 
 def test_no_sqs_event_points_outside_the_stack(packaged: Packaged) -> None:
@@ -364,3 +388,128 @@ def test_a_merge_that_misses_chalice_resources_is_refused(packaged: Packaged) ->
     broken["Resources"]["NotFromChalice"] = {"Properties": {"Environment": {}}}
     with pytest.raises(template.TemplateError, match="NotFromChalice"):
         template.check_packaged(broken, packaged.app)
+
+
+# --- a table stream consumed by a function (a test-only app and STACK) ----------------------------
+
+STREAM_HANDLER = "record_events"
+NOMINAL_STREAM_ARN = "arn:aws:dynamodb:sa-east-1:000000000000:table/pen-feitos/stream/nominal"
+STREAM_APP = f'''from chalice import Chalice
+
+app = Chalice(app_name="teste")
+# Nominal: Chalice needs a literal ARN; the template points the trigger at the table's StreamArn.
+EVENTS_STREAM = "{NOMINAL_STREAM_ARN}"
+
+
+@app.on_dynamodb_record(stream_arn=EVENTS_STREAM, batch_size=100)
+def {STREAM_HANDLER}(event):
+    return {{"batchItemFailures": []}}
+'''
+EVENTS_TABLE = Table(
+    "FeitosTable",
+    "feitos",
+    "PEN_TEST_TABLE_FEITOS",
+    hash_key="id",
+    stream=True,
+    stream_handler=STREAM_HANDLER,
+    stream_batch_size=25,
+    stream_max_retries=4,
+)
+# STACK's tables with their streams left unconsumed (the small app has none of STACK's handlers).
+UNCONSUMED_TABLES = tuple(dataclasses.replace(t, stream_handler=None) for t in STACK.tables)
+STREAMED_STACK = dataclasses.replace(STACK, tables=(*UNCONSUMED_TABLES, EVENTS_TABLE), queues=())
+
+
+@pytest.fixture(scope="module")
+def streamed(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    """`chalice package` of a small project whose one function consumes FeitosTable's stream."""
+    project = tmp_path_factory.mktemp("stream-project")
+    (project / "app.py").write_text(STREAM_APP, encoding="utf-8")
+    (project / ".chalice").mkdir()
+    (project / ".chalice" / "config.json").write_text(
+        json.dumps({"version": "2.0", "app_name": "teste", "stages": {STAGE: {"api_gateway_stage": "api"}}}),
+        encoding="utf-8",
+    )
+    path = template.package(STAGE, tmp_path_factory.mktemp("stream-package"), project, STREAMED_STACK)
+    return Packaged(path, json.loads(path.read_text(encoding="utf-8")), read_app(project, STAGE))
+
+
+def stream_event(packaged: Packaged) -> dict[str, Any]:
+    (function,) = packaged.functions().values()
+    (event,) = function["Properties"]["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    return dict(event["Properties"])
+
+
+def test_a_streamed_table_lints(streamed: Packaged) -> None:
+    result = cfn_lint(streamed.path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_stream_consumer_reads_the_real_table_stream_with_lambda_failure_handling(
+    streamed: Packaged,
+) -> None:
+    assert [t.function for t in streamed.app.stream_triggers] == [STREAM_HANDLER]
+    event = stream_event(streamed)
+    assert event["Stream"] == {"Fn::GetAtt": ["FeitosTable", "StreamArn"]}  # not the nominal ARN
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["StartingPosition"] == "TRIM_HORIZON"  # not the decorator's default (LATEST)
+    assert event["BatchSize"] == 25  # Table's, not the decorator's 100
+    assert event["MaximumRetryAttempts"] == 4
+    assert event["BisectBatchOnFunctionError"] is True
+    table = streamed.resources["FeitosTable"]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+
+    failure_queue = arn_target(event["DestinationConfig"]["OnFailure"]["Destination"])
+    queue = streamed.resources[failure_queue]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"]["QueueName"] == f"pen-{STAGE}-feitos-stream-dlq"
+    assert queue["Properties"]["MessageRetentionPeriod"] == DLQ_RETENTION
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    alarms = [
+        a["Properties"]
+        for a in streamed.of_type("AWS::CloudWatch::Alarm").values()
+        if {"Name": "QueueName", "Value": {"Fn::GetAtt": [failure_queue, "QueueName"]}}
+        in a["Properties"]["Dimensions"]
+    ]
+    assert len(alarms) == 1
+    assert alarms[0]["Threshold"] == 0
+    assert streamed.template["Outputs"][f"{failure_queue}Url"] == {"Value": {"Ref": failure_queue}}
+
+
+def test_the_role_reads_only_that_stream_and_sends_only_to_its_failure_queue(streamed: Packaged) -> None:
+    failure_queue = arn_target(stream_event(streamed)["DestinationConfig"]["OnFailure"]["Destination"])
+    (role,) = streamed.app.roles
+    statements = streamed.resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    by_action: dict[str, list[Any]] = {}
+    for statement in statements:
+        for action in statement["Action"]:
+            by_action.setdefault(action, []).extend(statement["Resource"])
+    for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"):
+        assert by_action[action] == [{"Fn::GetAtt": ["FeitosTable", "StreamArn"]}], action
+    assert by_action["dynamodb:ListStreams"] == [{"Fn::Sub": "${FeitosTable.Arn}/stream/*"}]
+    assert {"Fn::GetAtt": [failure_queue, "Arn"]} in by_action["sqs:SendMessage"]
+    assert all(r != "*" for a, rs in by_action.items() if not a.startswith("xray:") for r in rs)
+    assert "sqs:ReceiveMessage" not in by_action  # this app consumes no queue
+
+
+def test_a_stream_handler_no_table_names_is_refused(streamed: Packaged) -> None:
+    unnamed = dataclasses.replace(EVENTS_TABLE, stream_handler=None)
+    stack = dataclasses.replace(STREAMED_STACK, tables=(*UNCONSUMED_TABLES, unnamed))
+    with pytest.raises(template.TemplateError, match=f"{STREAM_HANDLER}.*nominal"):
+        template.merge_template(STAGE, streamed.app, stack)
+
+
+def test_a_table_naming_a_stream_handler_the_app_lacks_is_refused(packaged: Packaged) -> None:
+    stack = dataclasses.replace(STACK, tables=(*STACK.tables, EVENTS_TABLE))
+    with pytest.raises(template.TemplateError, match=STREAM_HANDLER):
+        template.merge_template(STAGE, packaged.app, stack)
+
+
+def test_a_stream_event_left_on_the_nominal_arn_is_refused(streamed: Packaged) -> None:
+    broken = copy.deepcopy(streamed.template)
+    (function,) = (r for r in broken["Resources"].values() if r["Type"] == "AWS::Serverless::Function")
+    (event,) = function["Properties"]["Events"].values()
+    event["Properties"]["Stream"] = NOMINAL_STREAM_ARN
+    with pytest.raises(template.TemplateError, match="nominal"):
+        template.check_packaged(broken, streamed.app, STREAMED_STACK)

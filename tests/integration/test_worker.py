@@ -3,6 +3,7 @@ the dead-letter queue, and the Lambda-shaped events it hands to the app's handle
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -27,6 +28,11 @@ from infra.resources import STACK
 
 REGION = "sa-east-1"
 MAIL_QUEUE = next(q for q in STACK.queues if q.handler == "send_mail")
+# For the tiny apps below, which only have the queue's handler: STACK with no stream consumed
+# (tests/integration/test_stream_bridge.py tests the streams).
+QUEUES_ONLY = dataclasses.replace(
+    STACK, tables=tuple(dataclasses.replace(t, stream_handler=None) for t in STACK.tables)
+)
 
 
 @dataclass
@@ -45,8 +51,15 @@ class Env:
         return str(self.sqs.get_queue_url(QueueName=STACK.dlq_name(self.stage, MAIL_QUEUE))["QueueUrl"])
 
     def worker(self, app: Chalice | None = None) -> Worker:
+        """A worker for the real app and STACK, or for a tiny app and STACK's queues only."""
         return Worker.for_stack(
-            app or app_module.app, self.sqs, self.env, stage=self.stage, region=REGION, log=self.log.append
+            app or app_module.app,
+            self.sqs,
+            self.env,
+            stage=self.stage,
+            region=REGION,
+            log=self.log.append,
+            stack=STACK if app is None else QUEUES_ONLY,
         )
 
     def source(self) -> QueueSource:
@@ -249,3 +262,12 @@ def test_scheduled_handlers_of_the_app_run_through_the_worker(local: Env) -> Non
     assert runs[0]["detail-type"] == "Scheduled Event"
     assert runs[0]["resources"][0].endswith(":rule/hourly")
     assert json.dumps(runs[0])  # serialisable like the real event
+
+
+def test_every_stream_consumer_of_stack_is_bridged_for_the_real_app(local: Env) -> None:
+    worker = local.worker()
+    assert [s.handler for s in worker.streams] == [t.stream_handler for t in STACK.stream_consumers]
+    assert [s.table_name for s in worker.streams] == [
+        STACK.name(local.stage, t.suffix) for t in STACK.stream_consumers
+    ]
+    assert not any("will not run locally" in line for line in local.log)

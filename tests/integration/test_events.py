@@ -1,0 +1,89 @@
+"""Events out of the processes pillar: every history entry reaches the event log through the
+table's stream, once, even when the consumer fails or the stream delivers twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import app as app_module
+from chalicelib.domain.processes import AccessLevel, Interested, Metadata
+from chalicelib.domain.structures import Structure
+from chalicelib.services.processes import Actor
+from infra.local.resources import client
+from infra.local.worker import Worker
+from tests import servers
+from tests.integration.conftest import Stack
+
+METADATA = Metadata("Tipo", "Especificação", (Interested("Fulano de Tal"),), AccessLevel.PUBLICO)
+
+
+@pytest.fixture
+def worker(stack: Stack) -> Worker:
+    stack.services.registry.save(
+        Structure(id="102", name="Divisão", acronym="DIV", agency_id="", parent_id="101")
+    )
+    sqs = client("sqs", stack.endpoint, servers.REGION)
+    env = {"PEN_QUEUE_CORREIO": stack.settings.queue_correio}
+    return Worker.for_stack(app_module.app, sqs, env, stage=stack.settings.stage, region=servers.REGION,
+                            log=lambda _: None)  # fmt: skip
+
+
+def drain(worker: Worker, rounds: int = 10) -> None:
+    source = worker.streams[0]
+    for _ in range(rounds):
+        result = worker.poll_stream(source)
+        if result.delivered == 0 and result.retried == 0:
+            return
+
+
+def make_moves(stack: Stack) -> str:
+    processes = stack.services.processes
+    actor = Actor("100", "ana")
+    process = processes.create(actor, "101", METADATA)
+    processes.send(actor, process.nup, from_unit="101", to_units=["102"], keep_open=False, return_by=None)
+    processes.conclude(actor, process.nup, "102")
+    return process.nup
+
+
+def test_every_history_entry_becomes_one_event(stack: Stack, worker: Worker) -> None:
+    nup = make_moves(stack)
+    drain(worker)
+    events = stack.services.events._events.for_process(nup)
+    history, _ = stack.services.processes.history("100", nup, None, 50)
+    assert [(e.seq, e.hash, e.operation) for e in events] == [
+        (h.seq, h.hash, h.operation) for h in history.items
+    ]
+    assert [e.unit_id for e in events] == ["101", "101", "102"]
+
+
+def test_a_consumer_failure_loses_nothing_and_duplicates_nothing(
+    stack: Stack, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: the event store fails once in the middle of a batch; the stream redelivers."""
+    nup = make_moves(stack)
+    repository = stack.services.events._events
+    original = repository.add
+    calls: list[int] = []
+
+    def flaky(event: Any, received_at: Any) -> bool:
+        calls.append(event.seq)
+        if event.seq == 2 and calls.count(2) == 1:
+            raise ConnectionError("injected: the event store is unreachable")
+        return original(event, received_at)
+
+    monkeypatch.setattr(repository, "add", flaky)
+    drain(worker)
+    assert calls.count(2) == 2  # failed once, delivered again
+    assert calls.count(1) == 1  # the record before the failure was not redelivered
+    assert [e.seq for e in repository.for_process(nup)] == [1, 2, 3]
+
+
+def test_a_redelivered_event_changes_nothing(stack: Stack, worker: Worker) -> None:
+    nup = make_moves(stack)
+    drain(worker)
+    log = stack.services.events
+    first = log._events.for_process(nup)
+    assert all(log.record(event) is False for event in first)  # the stream delivering them again
+    assert log._events.for_process(nup) == first
