@@ -18,9 +18,10 @@ from chalicelib.domain.documents import FileLimits
 from chalicelib.services.credentials import Credentials
 from chalicelib.services.documents import DocumentPolicy, Documents
 from chalicelib.services.events import EventLog
-from chalicelib.services.ports import Clock, MailSender, SystemClock
+from chalicelib.services.ports import Clock, MailSender, Signer, SystemClock
 from chalicelib.services.processes import Processes
 from chalicelib.services.registry import Registry
+from chalicelib.services.signatures import Signatures
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Services:
     processes: Processes
     events: EventLog
     documents: Documents
+    signatures: Signatures
     idempotency_store: Any  # a Powertools persistence layer, used by handlers/idempotency.py
 
 
@@ -48,6 +50,7 @@ def build(settings: Settings) -> Services:
     from chalicelib.store.mail import SesMailSender, SqsMailOutbox
     from chalicelib.store.models import bind_models
     from chalicelib.store.processes import DynamoProcessRepository
+    from chalicelib.store.signer import KmsSigner, UnconfiguredSigner
     from chalicelib.store.structures import DynamoStructureRepository
 
     bind_models(settings)
@@ -79,6 +82,12 @@ def build(settings: Settings) -> Services:
         clock=clock,
         policy=document_policy(settings),
     )
+    signer: Signer = (
+        KmsSigner(aws.client("kms", settings), settings.signing_key, clock=clock)
+        if settings.signing_key
+        else UnconfiguredSigner()
+    )
+    signatures = Signatures(processes, process_repository, signer, clock=clock)
     events = EventLog(DynamoEventRepository(), clock)
     return Services(
         settings=settings,
@@ -89,6 +98,7 @@ def build(settings: Settings) -> Services:
         processes=processes,
         events=events,
         documents=documents,
+        signatures=signatures,
         idempotency_store=idempotency,
     )
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -20,8 +21,12 @@ from chalicelib.domain.documents import (
 )
 from chalicelib.domain.errors import FieldError, InvalidInput
 from chalicelib.domain.processes import AccessLevel
+from chalicelib.domain.signatures import Signature
 from chalicelib.services.documents import DocumentInput, Download, UploadTicket
 from chalicelib.services.ports import PendingUpload, PresignedRequest
+from chalicelib.services.signatures import MAX_SIGNER_NAME, MAX_SIGNER_ROLE, SignRequest
+
+AUTHENTICITY_PATH = "/publico/documentos/autenticidade"
 
 Sha256B64 = Annotated[
     str,
@@ -147,6 +152,87 @@ class CancellationOut(ApiModel):
     usuario: str
 
 
+class SignIn(ApiModel):
+    unidade: StructureId = Field(description="Unidade onde o processo está aberto e em que a pessoa assina")
+    nome: Annotated[str, Field(min_length=1, max_length=MAX_SIGNER_NAME)] = Field(
+        description="Nome de quem assina, como constará da assinatura"
+    )
+    cargo: Annotated[str, Field(min_length=1, max_length=MAX_SIGNER_ROLE)] = Field(
+        description="Cargo ou função de quem assina"
+    )
+    sha256: Sha256B64 | None = Field(
+        default=None,
+        description="Opcional: o SHA-256 (base64) do conteúdo que a pessoa leu. Se o documento mudou "
+        "desde então, a resposta é 409 e nada é assinado.",
+    )
+
+    def to_request(self) -> SignRequest:
+        if self.sha256 is not None:
+            parse_sha256(self.sha256)
+        return SignRequest(self.unidade, self.nome.strip(), self.cargo.strip(), self.sha256)
+
+
+class StampOut(ApiModel):
+    algoritmo: Literal["ECDSA_SHA_256"] = Field(description="ECDSA na curva P-256 com SHA-256")
+    chave: str = Field(
+        description="Identificador da chave da plataforma; a chave pública está em /publico/chaves"
+    )
+    assinatura: str = Field(description="A assinatura ECDSA em DER, em base64, sobre os bytes de `registro`")
+    carimbadoEm: datetime  # noqa: N815
+
+
+class PublicSignatureOut(ApiModel):
+    signatario: str
+    cargo: str
+    assinadoEm: datetime  # noqa: N815
+    orgao: str
+    unidade: str
+    registro: str = Field(
+        description="O registro assinado, em JSON canônico (RFC 8785): seus bytes UTF-8 são exatamente o "
+        "que o carimbo assina"
+    )
+    registroBase64: str = Field(description="Os mesmos bytes de `registro`, em base64")  # noqa: N815
+    carimbo: StampOut
+
+    @classmethod
+    def from_domain(cls, s: Signature) -> PublicSignatureOut:
+        return cls(**_signature_fields(s))
+
+
+class SignatureOut(PublicSignatureOut):
+    usuario: str = Field(description="Quem pediu a assinatura (X-Usuario); não é publicado")
+
+    @classmethod
+    def from_domain(cls, s: Signature) -> SignatureOut:
+        return cls(**_signature_fields(s), usuario=s.user)
+
+
+def _signature_fields(s: Signature) -> dict[str, Any]:
+    record, stamp = s.record, s.stamp
+    canonical = record.to_canonical()
+    return {
+        "signatario": record.signer_name,
+        "cargo": record.signer_role,
+        "assinadoEm": record.signed_at,
+        "orgao": record.agency_id,
+        "unidade": record.unit_id,
+        "registro": canonical.decode("utf-8"),
+        "registroBase64": base64.b64encode(canonical).decode("ascii"),
+        "carimbo": StampOut(
+            algoritmo="ECDSA_SHA_256",
+            chave=stamp.key_id,
+            assinatura=stamp.signature,
+            carimbadoEm=stamp.stamped_at,
+        ),
+    }
+
+
+class AuthenticationOut(ApiModel):
+    codigoVerificador: str = Field(description="Código verificador (10 dígitos)")  # noqa: N815
+    crc: str = Field(description="Código CRC (8 dígitos hexadecimais)")
+    consulta: str = Field(description="Consulta pública de autenticidade deste documento")
+
+
 class DocumentOut(ApiModel):
     processo: str
     ordem: int
@@ -163,6 +249,10 @@ class DocumentOut(ApiModel):
     componente: ComponentOut
     assinado: bool
     editavel: bool = Field(description="Internos não assinados nem cancelados")
+    assinaturas: list[SignatureOut] = Field(description="Na ordem em que foram feitas")
+    autenticacao: AuthenticationOut | None = Field(
+        description="Código verificador e CRC, a partir da primeira assinatura"
+    )
     cancelamento: CancellationOut | None
     versao: int
 
@@ -198,6 +288,16 @@ class DocumentOut(ApiModel):
             ),
             assinado=d.signed,
             editavel=d.origin.value == "interno" and not d.signed and not d.cancelled,
+            assinaturas=[SignatureOut.from_domain(s) for s in d.signatures],
+            autenticacao=(
+                AuthenticationOut(
+                    codigoVerificador=d.verification_code,
+                    crc=d.crc,
+                    consulta=f"{AUTHENTICITY_PATH}?codigo={d.verification_code}&crc={d.crc}",
+                )
+                if d.verification_code is not None and d.crc is not None
+                else None
+            ),
             cancelamento=cancellation,
             versao=d.version,
         )

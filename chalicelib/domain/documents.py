@@ -31,13 +31,15 @@ from chalicelib.domain.errors import (
     TooLarge,
     UnsupportedType,
 )
-from chalicelib.domain.processes import AccessLevel
+from chalicelib.domain.processes import AccessLevel, Process
+from chalicelib.domain.signatures import Signature
 
 MAX_DESCRIPTION = 250
 MAX_FILE_NAME = 255
 MAX_HTML_BYTES = 512 * 1024  # sanitised UTF-8 bytes; the request body itself is capped at 1 MiB
 HTML_MEDIA_TYPE = "text/html"
 SNIFF_BYTES = 4096  # how much of the start of a file the type sniffing reads (one ranged GET)
+MAX_SIGNATURES = 100  # per document: signatures live in the document's item (DynamoDB's 400 KB)
 
 # --- the HTML sanitiser (internal documents) -------------------------------------------------------
 # Internal documents are fragments of HTML written by people through the agency's system. They are
@@ -189,6 +191,11 @@ class Component:
     def key(self) -> str:
         return blob_key(self.sha256)
 
+    @property
+    def sha256_hex(self) -> str:
+        """The SHA-256 in lower-case hex, as signature records and `sha256sum` write it."""
+        return base64.b64decode(self.sha256).hex()
+
 
 @dataclass(frozen=True)
 class Document:
@@ -206,7 +213,13 @@ class Document:
     description: str | None = None
     number: int | None = None  # internal documents: per espécie, unit and year
     year: int | None = None
-    signatures: tuple[str, ...] = ()  # ids of the signatures (issue 3, item 4); none until then
+    signatures: tuple[Signature, ...] = ()  # in signing order; the content is fixed from the first
+    # Set by the first signature: the document's id inside signature records (random, so a record,
+    # public for every signed document, never reveals the NUP), and SEI's "código verificador" and
+    # "código CRC" (from the first signature's stamp and record), the key of the public lookup.
+    public_id: str | None = None
+    verification_code: str | None = None
+    crc: str | None = None
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
     cancelled_by: str | None = None
@@ -238,6 +251,14 @@ class Document:
         if self.signed:
             raise Conflict(f"O documento {self.order} já foi assinado e não pode mais ser alterado.")
 
+    def require_signable(self, user: str) -> None:
+        if self.cancelled:
+            raise Conflict(f"O documento {self.order} foi cancelado e não pode ser assinado.")
+        if any(s.user == user for s in self.signatures):
+            raise Conflict(f"{user} já assinou o documento {self.order}.")
+        if len(self.signatures) >= MAX_SIGNATURES:
+            raise Conflict(f"O documento {self.order} já tem {MAX_SIGNATURES} assinaturas, o máximo.")
+
     def require_servable(self) -> None:
         if self.cancelled:
             raise Gone(f"O documento {self.order} foi cancelado; seu conteúdo não é mais disponibilizado.")
@@ -246,6 +267,17 @@ class Document:
 def documents_level(documents: Iterable[Document]) -> AccessLevel:
     """The most restrictive level among the documents that count (cancelled ones do not)."""
     return max((d.access_level for d in documents if not d.cancelled), default=AccessLevel.PUBLICO)
+
+
+def publicly_identified(process: Process, document: Document) -> bool:
+    """Whether the public authenticity answer may identify the document and its process (NUP, espécie,
+    number): only when the document is público and so is the process, at its effective level (the most
+    restrictive of its own and its documents'), as they are now, not as they were when signed.
+    Otherwise the answer shows only what the code and CRC holder already has in hand: the signatures
+    (who, as what, when), the content's SHA-256 and the stamps, never the NUP, the espécie or content."""
+    return (
+        document.access_level == AccessLevel.PUBLICO and process.effective_access_level == AccessLevel.PUBLICO
+    )
 
 
 def validate_access(

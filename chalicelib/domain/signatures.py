@@ -209,6 +209,17 @@ class PublicKey:
     pem: str
 
 
+@dataclass(frozen=True)
+class Signature:
+    """One person's signature of a document: the record they signed and the platform's stamp over its
+    canonical bytes (`record.to_canonical()`). `user` is who called the API (X-Usuario): kept for the
+    agency and its history, not part of the signed record, never published."""
+
+    record: SignatureRecord
+    stamp: Stamp
+    user: str
+
+
 def crc_code(record: SignatureRecord) -> str:
     """SEI's "código CRC": CRC-32 (zlib) of the record's canonical bytes, 8 upper-case hex digits.
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.handlers import auth, documentos, estruturas, events, mail, meta, orgaos, processos
+from chalicelib.handlers import (
+    assinaturas,
+    auth,
+    documentos,
+    estruturas,
+    events,
+    mail,
+    meta,
+    orgaos,
+    processos,
+)
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     auth.auth_bp,
@@ -13,6 +23,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     orgaos.bp,
     processos.bp,
     documentos.bp,
+    assinaturas.bp,
     mail.bp,
     events.bp,
 )

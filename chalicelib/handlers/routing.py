@@ -51,7 +51,10 @@ def api_route(
     description: str = "",
     errors: tuple[int, ...] = (),
     person: bool = False,
+    cache_control: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`cache_control`: the Cache-Control header of a successful answer (errors never carry one)."""
+
     def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
         spec = RouteSpec(
             path=path,
@@ -117,7 +120,7 @@ def api_route(
             return Response(
                 body=json.dumps(answer["body"], ensure_ascii=False),
                 status_code=answer["status"],
-                headers=dict(JSON_HEADERS),
+                headers={**JSON_HEADERS, **({"Cache-Control": cache_control} if cache_control else {})},
             )
 
         bp.route(

@@ -106,6 +106,8 @@ class ProcessWrite:
     documents: tuple[Document, ...] = ()
     numbers: tuple[DocumentNumber, ...] = ()
     finished_uploads: tuple[str, ...] = ()
+    # Signatures: the public lookup key a document gets with its first signature.
+    verifications: tuple[VerificationKey, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,11 @@ class ProcessRepository(Protocol):
 
     def inbox(self, unit_id: str, cursor: str | None, limit: int) -> Page[InboxItem]: ...
 
+    def find_verification(self, code: str, crc: str) -> VerificationKey | None:
+        """The signed document a verification code and CRC name, in one read by that key (the code
+        alone is not unique; the pair is); None when no document has them."""
+        ...
+
 
 class Signer(Protocol):
     """The platform's signing key (documents' authenticity stamps, bus receipts)."""
@@ -159,6 +166,17 @@ class EventRepository(Protocol):
 
 
 # --- documents pillar ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerificationKey:
+    """The public lookup key of a signed document: its verification code and CRC point to it. Written
+    once, with the document's first signature, in the same transaction; never rewritten."""
+
+    code: str
+    crc: str
+    nup: str
+    order: int
 
 
 @dataclass(frozen=True)

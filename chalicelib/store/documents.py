@@ -1,5 +1,6 @@
-"""DynamoDB side of documents: the item conversions (documents live in their process's partition and
-are written by DynamoProcessRepository's transactions), pending uploads and the number counters."""
+"""DynamoDB side of documents: the item conversions (documents, with their signatures, live in their
+process's partition and are written by DynamoProcessRepository's transactions), signed documents'
+public lookup keys, pending uploads and the number counters."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ from pynamodb.expressions.condition import Condition
 
 from chalicelib.domain.documents import Component, Declaration, Document, Origin, Verification
 from chalicelib.domain.processes import AccessLevel
-from chalicelib.services.ports import DocumentNumber, PendingUpload
-from chalicelib.store.models import DocumentItem, PendingUploadItem, SequenceItem
+from chalicelib.domain.signatures import Signature, SignatureRecord, Stamp
+from chalicelib.services.ports import DocumentNumber, PendingUpload, VerificationKey
+from chalicelib.store.models import (
+    DocumentItem,
+    PendingUploadItem,
+    SequenceItem,
+    SignatureMap,
+    VerificationItem,
+)
 
 META = "#M"
 
@@ -24,6 +32,54 @@ def number_pk(unit_id: str, kind: int, year: int) -> str:
 
 def upload_pk(upload_id: str) -> str:
     return f"ENVIO#{upload_id}"
+
+
+def verification_pk(code: str) -> str:
+    return f"VER#{code}"
+
+
+def verification_sk(crc: str) -> str:
+    return f"CRC#{crc}"
+
+
+def verification_item(key: VerificationKey) -> VerificationItem:
+    return VerificationItem(
+        pk=verification_pk(key.code), sk=verification_sk(key.crc), nup=key.nup, ordem=key.order
+    )
+
+
+def to_verification(item: VerificationItem) -> VerificationKey:
+    return VerificationKey(
+        code=item.pk.removeprefix("VER#"),
+        crc=item.sk.removeprefix("CRC#"),
+        nup=item.nup,
+        order=int(item.ordem),
+    )
+
+
+def _signature_map(signature: Signature) -> SignatureMap:
+    stamp = signature.stamp
+    return SignatureMap(  # type: ignore[no-untyped-call]  # PynamoDB: MapAttribute.__init__ is untyped
+        registro=signature.record.to_canonical().decode("utf-8"),
+        algoritmo=stamp.algorithm,
+        chave=stamp.key_id,
+        assinatura=stamp.signature,
+        carimbado_em=stamp.stamped_at,
+        usuario=signature.user,
+    )
+
+
+def _signature(item: SignatureMap) -> Signature:
+    return Signature(
+        record=SignatureRecord.from_canonical(item.registro.encode("utf-8")),
+        stamp=Stamp(
+            algorithm=item.algoritmo,
+            key_id=item.chave,
+            signature=item.assinatura,
+            stamped_at=item.carimbado_em,
+        ),
+        user=item.usuario,
+    )
 
 
 def document_item(document: Document) -> DocumentItem:
@@ -49,7 +105,10 @@ def document_item(document: Document) -> DocumentItem:
         descricao=document.description,
         numero=document.number,
         ano=document.year,
-        assinaturas=list(document.signatures) or None,
+        assinaturas=[_signature_map(s) for s in document.signatures] or None,
+        id_publico=document.public_id,
+        codigo_verificador=document.verification_code,
+        crc=document.crc,
         cancelado_em=document.cancelled_at,
         motivo_cancelamento=document.cancel_reason,
         cancelado_por=document.cancelled_by,
@@ -81,7 +140,10 @@ def to_document(item: DocumentItem) -> Document:
         description=item.descricao,
         number=int(item.numero) if item.numero is not None else None,
         year=int(item.ano) if item.ano is not None else None,
-        signatures=tuple(str(s) for s in item.assinaturas or ()),
+        signatures=tuple(_signature(s) for s in item.assinaturas or ()),
+        public_id=item.id_publico,
+        verification_code=item.codigo_verificador,
+        crc=item.crc,
         cancelled_at=item.cancelado_em,
         cancel_reason=item.motivo_cancelamento,
         cancelled_by=item.cancelado_por,

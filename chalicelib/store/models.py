@@ -137,7 +137,8 @@ class ClientItem(Model):
 # "D#<order>" its documents and "H#<seq>" its history. One Query with sk < "H" reads a process with its
 # documents; "H#" items are the history (and, through the table's stream, the events out).
 # pk "SEQ#<unit code>#<year>" holds the NUP sequence of a protocol unit; pk "NUM#<unit>#<espécie>#<year>"
-# the numbers of internal documents; pk "ENVIO#<id>" an external document's pending upload.
+# the numbers of internal documents; pk "ENVIO#<id>" an external document's pending upload;
+# pk "VER#<verification code>", sk "CRC#<crc>" the public lookup key of a signed document.
 
 
 class InterestedMap(MapAttribute[str, Any]):
@@ -254,6 +255,18 @@ class EventItem(Model):
     recebido_em = UTCDateTimeAttribute()
 
 
+class SignatureMap(MapAttribute[str, Any]):
+    """One signature, inside its document's item: the exact bytes that were stamped (the record's
+    RFC 8785 canonical JSON, kept verbatim) and the stamp."""
+
+    registro = UnicodeAttribute()
+    algoritmo = UnicodeAttribute()
+    chave = UnicodeAttribute()
+    assinatura = UnicodeAttribute()  # base64 of the DER ECDSA signature
+    carimbado_em = UTCDateTimeAttribute()
+    usuario = UnicodeAttribute()  # X-Usuario (not signed, never published)
+
+
 class DocumentItem(Model):
     """A document of a process: pk "P#<nup>", sk "D#<order, 6 digits>" (read with the process)."""
 
@@ -280,7 +293,10 @@ class DocumentItem(Model):
     descricao = UnicodeAttribute(null=True)
     numero = NumberAttribute(null=True)
     ano = NumberAttribute(null=True)
-    assinaturas = ListAttribute(of=UnicodeAttribute, null=True)  # signature ids (issue 3, item 4)
+    assinaturas = ListAttribute(of=SignatureMap, null=True)
+    id_publico = UnicodeAttribute(null=True)  # the document's id in signature records
+    codigo_verificador = UnicodeAttribute(null=True)
+    crc = UnicodeAttribute(null=True)
     cancelado_em = UTCDateTimeAttribute(null=True)
     motivo_cancelamento = UnicodeAttribute(null=True)
     cancelado_por = UnicodeAttribute(null=True)
@@ -317,6 +333,19 @@ class PendingUploadItem(Model):
     expiracao = NumberAttribute()
 
 
+class VerificationItem(Model):
+    """The public lookup key of a signed document: pk "VER#<code>", sk "CRC#<crc>" -> (nup, order).
+    One GetItem answers a lookup; written once, with the first signature, never rewritten."""
+
+    class Meta(_Meta):
+        table_name = "processos"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    nup = UnicodeAttribute()
+    ordem = NumberAttribute()
+
+
 # The model whose schema defines each table, by the settings field holding the table's name.
 TABLE_MODELS: dict[str, type[Model]] = {
     "table_estruturas": StructureItem,
@@ -335,6 +364,7 @@ _BOUND: dict[str, tuple[type[Model], ...]] = {
         SequenceItem,
         DocumentItem,
         PendingUploadItem,
+        VerificationItem,
     ),
     "table_eventos": (EventItem,),
 }

@@ -14,14 +14,18 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.errors import Conflict, SequenceTaken
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.processes import AccessLevel, Interested, OpenUnit, Process
-from chalicelib.services.ports import InboxItem, Page, ProcessWrite
+from chalicelib.services.ports import InboxItem, Page, ProcessWrite, VerificationKey
 from chalicelib.store import cursors
 from chalicelib.store.documents import (
     document_item,
     number_condition,
     number_item,
     to_document,
+    to_verification,
     upload_key_item,
+    verification_item,
+    verification_pk,
+    verification_sk,
 )
 from chalicelib.store.models import (
     DocumentItem,
@@ -32,6 +36,7 @@ from chalicelib.store.models import (
     ProcessItem,
     RelationItem,
     SequenceItem,
+    VerificationItem,
 )
 
 META = "#M"
@@ -253,6 +258,8 @@ class DynamoProcessRepository:
             transaction.save(document_item(document))
         for upload_id in write.finished_uploads:
             transaction.delete(upload_key_item(upload_id), condition=PendingUploadItem.pk.exists())
+        for key in write.verifications:  # written once: a (code, CRC) pair never points elsewhere
+            transaction.save(verification_item(key), condition=VerificationItem.pk.does_not_exist())
 
     def _conflict(self, error: TransactWriteError) -> Conflict:
         if error.cause_response_code == "TransactionCanceledException":
@@ -271,6 +278,13 @@ class DynamoProcessRepository:
         )
         items = [_history_entry(i) for i in results]
         return Page(items, cursors.encode(results.last_evaluated_key, ("historico", nup)))
+
+    def find_verification(self, code: str, crc: str) -> VerificationKey | None:
+        try:
+            item = VerificationItem.get(verification_pk(code), verification_sk(crc), consistent_read=True)
+        except VerificationItem.DoesNotExist:
+            return None
+        return to_verification(item)
 
     def inbox(self, unit_id: str, cursor: str | None, limit: int) -> Page[InboxItem]:
         start = cursors.decode(cursor, ("caixa", unit_id), {"pk", "sk", "caixa", "caixa_ordem"})

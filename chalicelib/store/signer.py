@@ -34,6 +34,17 @@ class SignerError(RuntimeError):
     """KMS answered something a P-256 signing key never should: the key is misconfigured."""
 
 
+class UnconfiguredSigner:
+    """Stands in when no signing key is configured (PEN_SIGNING_KEY unset): every use fails loudly, so
+    a deployment without a key serves everything but signatures, and says why they fail."""
+
+    def sign(self, message: bytes) -> Stamp:
+        raise SignerError("no signing key is configured: set PEN_SIGNING_KEY to the KMS key's ARN")
+
+    def public_keys(self) -> list[PublicKey]:
+        raise SignerError("no signing key is configured: set PEN_SIGNING_KEY to the KMS key's ARN")
+
+
 class KmsSigner:
     def __init__(self, kms: KMSClient, key_id: str, clock: Clock | None = None) -> None:
         """`key_id` is what Settings.signing_key holds (the key ARN); an alias or bare id works too."""

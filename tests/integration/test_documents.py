@@ -194,16 +194,13 @@ def test_internal_documents_are_sanitised_numbered_and_editable(
     history = api.call("GET", f"/processos/{nup}/historico", token).json["itens"]
     assert [h["descricao"] for h in history][-1] == f"Documento Ofício nº 1/{year} (documento 1) alterado"
 
-    # Once signed, the content is immutable (the signature feature fills `assinaturas`).
-    boto3.client("dynamodb", endpoint_url=stack.endpoint, region_name=servers.REGION).update_item(
-        TableName=stack.settings.table_processos,
-        Key={"pk": {"S": f"P#{nup}"}, "sk": {"S": "D#000001"}},
-        UpdateExpression="SET assinaturas = :a",
-        ExpressionAttributeValues={":a": {"L": [{"S": "assinatura-1"}]}},
-    )
+    # Once signed, the content is immutable (more in test_signatures.py).
+    signature = {"unidade": "101", "nome": "Maria Silva", "cargo": "Chefe do Protocolo"}
+    signed = api.call("POST", f"{path}/assinaturas", token, signature, headers=WHO)
+    assert signed.status_code == 201, signed.body
     before = state(api, token, nup)
-    signed = api.call("PATCH", path, token, {**edit, "versao": 2}, headers=WHO)
-    assert "assinado" in assert_problem(signed, 409, "conflito")["detail"]
+    refused = api.call("PATCH", path, token, {**edit, "versao": signed.json["versao"]}, headers=WHO)
+    assert "assinado" in assert_problem(refused, 409, "conflito")["detail"]
     assert state(api, token, nup) == before
 
 

@@ -9,17 +9,23 @@ import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from chalicelib.domain.documents import (
+    Component,
     Declaration,
+    Document,
+    Origin,
     StoredObject,
     Verification,
     blob_key,
     composite_sha256,
+    documents_level,
     parse_sha256,
+    publicly_identified,
     sanitise_html,
     sniff_media_types,
     verify_stored,
@@ -106,6 +112,33 @@ def test_sniffing_reads_magic_numbers() -> None:
 
 
 DECLARED = Declaration(sha256=b64(PDF), size=len(PDF), media_type="application/pdf", file_name="a.pdf")
+
+
+@pytest.mark.parametrize(
+    ("process_level", "document_level", "other_level", "identified"),
+    [
+        (AccessLevel.PUBLICO, AccessLevel.PUBLICO, None, True),
+        (AccessLevel.PUBLICO, AccessLevel.RESTRITO, None, False),
+        (AccessLevel.PUBLICO, AccessLevel.SIGILOSO, None, False),
+        (AccessLevel.RESTRITO, AccessLevel.PUBLICO, None, False),
+        (AccessLevel.PUBLICO, AccessLevel.PUBLICO, AccessLevel.SIGILOSO, False),  # another document's
+    ],
+)
+def test_the_authenticity_answer_identifies_only_public_documents_of_public_processes(
+    process_level: AccessLevel, document_level: AccessLevel, other_level: AccessLevel | None, identified: bool
+) -> None:
+    moment = datetime(2026, 3, 1, tzinfo=UTC)
+    document = Document(nup="25000000001202611", order=1, origin=Origin.INTERNO, kind=88,
+                        access_level=document_level, legal_basis=None, unit_id="101", created_by="ana",
+                        created_at=moment, updated_at=moment, component=Component(b64(PDF), len(PDF),
+                        "text/html", "documento-1.html"))  # fmt: skip
+    documents = (document,) if other_level is None else (document, replace(document, order=2,
+                                                                           access_level=other_level))  # fmt: skip
+    process = Process(nup=document.nup, agency_id="100", opening_unit_id="101", process_type="Tipo",
+                      specification="Especificação", interested=(Interested("Ana"),), access_level=process_level,
+                      legal_basis=None, created_at=moment, updated_at=moment, documents=documents,
+                      documents_access_level=documents_level(documents))  # fmt: skip
+    assert publicly_identified(process, document) is identified
 
 
 def test_stored_object_matching_the_declaration_passes() -> None:
