@@ -8,6 +8,9 @@ transaction fail on the version it read: the caller gets a 409, never a silent o
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -45,10 +48,17 @@ def process_not_found(nup: str) -> NotFound:
 
 
 class Processes:
-    def __init__(self, repository: ProcessRepository, registry: Registry, clock: Clock) -> None:
+    def __init__(
+        self,
+        repository: ProcessRepository,
+        registry: Registry,
+        clock: Clock,
+        pause: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._repository = repository
         self._registry = registry
         self._clock = clock
+        self._pause = pause
 
     # --- reads ------------------------------------------------------------------------------------
 
@@ -93,7 +103,7 @@ class Processes:
         now = self._clock.now()
         year = now.astimezone(BRASILIA).year
         sequence = self._repository.last_sequence(unit_code, year) + 1
-        for _ in range(MAX_SEQUENCE_RETRIES):
+        for attempt in range(MAX_SEQUENCE_RETRIES):
             nup = Nup.issue(unit_code, sequence, year).digits
             process = Process(
                 nup=nup,
@@ -119,6 +129,8 @@ class Processes:
             try:
                 return self._repository.create(write, unit_code, year, sequence)
             except SequenceTaken:
+                # Full jitter spreads the requests that collided, so they stop colliding again.
+                self._pause(random.uniform(0, min(0.1, 0.002 * 2**attempt)))  # noqa: S311 - not crypto
                 sequence = self._repository.last_sequence(unit_code, year) + 1
         raise Conflict("Muitas autuações simultâneas nesta unidade; tente novamente em instantes.")
 

@@ -236,3 +236,16 @@ def test_create_replay_with_idempotency_key_creates_nothing_new(api: Api, ms: di
     assert first.status_code == again.status_code == 201
     assert first.json["nup"] == again.json["nup"]
     assert create(api, ms["token"])["nup"][6:12] == "000002"
+
+
+def test_send_replay_with_idempotency_key_moves_once(api: Api, ms: dict[str, str]) -> None:
+    token = ms["token"]
+    path = f"/processos/{digits(create(api, token)['nup'])}"
+    headers = {**WHO, "idempotency-key": "envio-0001-abcd"}
+    body = {"unidadeOrigem": "101", "unidadesDestino": ["102"]}
+    first = api.call("POST", f"{path}/envios", token, body, headers=headers)
+    again = api.call("POST", f"{path}/envios", token, body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert first.json == again.json
+    history = api.call("GET", f"{path}/historico", token).json["itens"]
+    assert [e["seq"] for e in history] == [1, 2]  # one send recorded, not two
