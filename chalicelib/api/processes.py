@@ -183,6 +183,9 @@ class PageQuery(ApiModel):
 
 class InboxItemOut(ApiModel):
     nup: str
+    tipo: str
+    especificacao: str
+    nivelAcessoEfetivo: int  # noqa: N815
     desde: datetime
     deUnidade: str | None  # noqa: N815
     retornoProgramado: date | None  # noqa: N815
@@ -193,6 +196,9 @@ class InboxItemOut(ApiModel):
         unit = item.open_unit
         return cls(
             nup=masked(item.nup),
+            tipo=item.process_type,
+            especificacao=item.specification,
+            nivelAcessoEfetivo=item.access_level,
             desde=unit.since,
             deUnidade=unit.from_unit_id,
             retornoProgramado=unit.return_by,

@@ -114,6 +114,9 @@ class ProcessWrite:
 class InboxItem:
     nup: str
     open_unit: OpenUnit
+    process_type: str = ""
+    specification: str = ""
+    access_level: int = 1
 
 
 class ProcessRepository(Protocol):

@@ -170,6 +170,10 @@ class OpenUnitItem(Model):
     retorno_programado = UnicodeAttribute(null=True)  # ISO date
     caixa = UnicodeAttribute()
     caixa_ordem = UnicodeAttribute()
+    # A summary of the process for the unit's inbox, rewritten with every change of the process.
+    tipo = UnicodeAttribute(null=True)
+    especificacao = UnicodeAttribute(null=True)
+    nivel_acesso = NumberAttribute(null=True)
 
     inbox = ProcessInbox()
 

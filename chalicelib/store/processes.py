@@ -81,11 +81,15 @@ def _process_item(process: Process) -> ProcessItem:
     return item
 
 
-def _open_unit_item(nup: str, unit: OpenUnit) -> OpenUnitItem:
+def _open_unit_item(process: Process, unit: OpenUnit) -> OpenUnitItem:
+    nup = process.nup
     return OpenUnitItem(
         pk=_pk(nup),
         sk=f"#U#{unit.unit_id}",
         nup=nup,
+        tipo=process.process_type,
+        especificacao=process.specification,
+        nivel_acesso=int(process.effective_access_level),
         unidade=unit.unit_id,
         desde=unit.since,
         de_unidade=unit.from_unit_id,
@@ -246,8 +250,12 @@ class DynamoProcessRepository:
         item = _process_item(process if not new else process.changed(version=0))
         transaction.save(item)  # the version attribute adds the optimistic-locking condition
         transaction.save(_history_item(write.entry, process), condition=HistoryItem.sk.does_not_exist())
+        opened = {u.unit_id for u in write.open_units}
         for unit in write.open_units:
-            transaction.save(_open_unit_item(process.nup, unit), condition=OpenUnitItem.sk.does_not_exist())
+            transaction.save(_open_unit_item(process, unit), condition=OpenUnitItem.sk.does_not_exist())
+        for unit in process.open_units:  # the inbox summary follows the process (the version guards it)
+            if unit.unit_id not in opened and unit.unit_id not in write.close_units:
+                transaction.save(_open_unit_item(process, unit))
         for unit_id in write.close_units:
             transaction.delete(
                 OpenUnitItem(pk=_pk(process.nup), sk=f"#U#{unit_id}"), condition=OpenUnitItem.sk.exists()
@@ -291,5 +299,14 @@ class DynamoProcessRepository:
         results = OpenUnitItem.inbox.query(
             unit_id, scan_index_forward=False, last_evaluated_key=start, limit=limit, page_size=limit
         )
-        items = [InboxItem(nup=i.nup, open_unit=_open_unit(i)) for i in results]
+        items = [
+            InboxItem(
+                nup=i.nup,
+                open_unit=_open_unit(i),
+                process_type=i.tipo or "",
+                specification=i.especificacao or "",
+                access_level=int(i.nivel_acesso or 1),
+            )
+            for i in results
+        ]
         return Page(items, cursors.encode(results.last_evaluated_key, ("caixa", unit_id)))

@@ -130,6 +130,10 @@ def test_update_records_old_and_new_and_refuses_a_stale_version(api: Api, ms: di
         == "especificação: Aquisição de computadores → Aquisição de notebooks"
     )
     assert api.call("GET", path, ms["token"]).json["especificacao"] == "Aquisição de notebooks"
+    inbox = api.call("GET", "/unidades/101/processos", ms["token"]).json["itens"]
+    assert [(i["tipo"], i["especificacao"]) for i in inbox] == [
+        ("Licitação: Pregão Eletrônico", "Aquisição de notebooks")
+    ]
 
 
 def test_send_conclude_reopen_and_the_inbox(api: Api, ms: dict[str, str]) -> None:
