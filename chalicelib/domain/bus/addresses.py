@@ -14,6 +14,8 @@ from enum import StrEnum
 from chalicelib.domain.errors import FieldError
 
 ID_PATTERN = re.compile(r"^[1-9][0-9]{0,11}$")  # the registry's ids (structures.ID_PATTERN)
+BUS_ID_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z\-]{0,63}$")
+"""IDT and NRE, assigned by this bus: up to 64 letters, digits or hyphens, not starting with a hyphen."""
 
 
 @dataclass(frozen=True)

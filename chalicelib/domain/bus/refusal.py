@@ -43,7 +43,7 @@ class Refusal:
 
     @property
     def summary(self) -> str:
-        """E.g. "motivo 02 (componente digital corrompido (hash não confere)): o anexo 3 ...". """
+        """E.g. "motivo 02 (componente digital corrompido (hash não confere)): o anexo 3 ..."."""
         text = f"motivo {self.reason.value} ({self.reason.label})"
         return f"{text}: {self.justification}" if self.justification else text
 
@@ -64,7 +64,9 @@ def parse_refusal(reason: str, justification: str | None) -> Refusal:
         )
     if parsed is RefusalReason.OUTRO and not text:
         problems.append(
-            FieldError("justificativa", "é obrigatória para o motivo 99 (outro): explique o que impede o recebimento")
+            FieldError(
+                "justificativa", "é obrigatória para o motivo 99 (outro): explique o que impede o recebimento"
+            )
         )
     if problems or parsed is None:
         raise InvalidInput("A recusa tem dados inválidos.", problems)
