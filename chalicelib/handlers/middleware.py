@@ -4,6 +4,7 @@ and metrics. Registered by app.py; runs around every route, including Chalice's 
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from chalicelib.handlers.errors import as_problem, problem_response
 from chalicelib.observability import logger, metrics
 
 CORRELATION_HEADER = "X-Correlation-Id"
+_METRICS_LOCK = threading.Lock()
 _CORRELATION_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
 
 
@@ -48,10 +50,12 @@ def http_pipeline(request: Request, get_response: Callable[[Request], Response])
             "elapsed_ms": elapsed_ms,
         },
     )
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    if response.status_code >= 500:
-        metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
-    elif response.status_code >= 400:
-        metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
-    metrics.flush_metrics()
+    # Metrics is one shared buffer: a threaded local server must not flush another request's metrics.
+    with _METRICS_LOCK:
+        metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+        if response.status_code >= 500:
+            metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+        elif response.status_code >= 400:
+            metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
+        metrics.flush_metrics()
     return response
