@@ -20,6 +20,7 @@ ENV_TABLE_CLIENTES = "PEN_TABLE_CLIENTES"
 ENV_TABLE_IDEMPOTENCIA = "PEN_TABLE_IDEMPOTENCIA"
 ENV_TABLE_PROCESSOS = "PEN_TABLE_PROCESSOS"
 ENV_TABLE_EVENTOS = "PEN_TABLE_EVENTOS"
+ENV_TABLE_TRAMITES = "PEN_TABLE_TRAMITES"
 ENV_QUEUE_CORREIO = "PEN_QUEUE_CORREIO"
 ENV_BUCKET_DOCUMENTOS = "PEN_BUCKET_DOCUMENTOS"
 ENV_SIGNING_KEY = "PEN_SIGNING_KEY"
@@ -46,6 +47,7 @@ REQUIRED = (
     ENV_TABLE_IDEMPOTENCIA,
     ENV_TABLE_PROCESSOS,
     ENV_TABLE_EVENTOS,
+    ENV_TABLE_TRAMITES,
     ENV_QUEUE_CORREIO,
 )
 
@@ -64,6 +66,7 @@ class Settings:
     table_idempotencia: str
     table_processos: str
     table_eventos: str
+    table_tramites: str
     queue_correio: str
     # Used from the processes pillar on: document contents and the platform's signing key.
     bucket_documentos: str | None
@@ -92,6 +95,7 @@ class Settings:
             table_idempotencia=env[ENV_TABLE_IDEMPOTENCIA],
             table_processos=env[ENV_TABLE_PROCESSOS],
             table_eventos=env[ENV_TABLE_EVENTOS],
+            table_tramites=env[ENV_TABLE_TRAMITES],
             queue_correio=env[ENV_QUEUE_CORREIO],
             bucket_documentos=env.get(ENV_BUCKET_DOCUMENTOS) or None,
             signing_key=env.get(ENV_SIGNING_KEY) or None,

@@ -161,6 +161,7 @@ STACK = Stack(
             ttl_attribute="expiracao",  # pending uploads that were never confirmed
         ),
         Table("EventosTable", "eventos", config.ENV_TABLE_EVENTOS, model_field="table_eventos"),
+        Table("TramitesTable", "tramites", config.ENV_TABLE_TRAMITES, model_field="table_tramites"),
         Table(
             "IdempotenciaTable",
             "idempotencia",

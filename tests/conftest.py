@@ -3,8 +3,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests import servers
+
+# Property tests judge behaviour, not speed: a busy 2-core CI machine must not fail them on time.
+settings.register_profile("pen", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("pen")
 
 servers.fake_aws_environment()
 servers.share_botocore_models()

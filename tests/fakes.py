@@ -4,9 +4,11 @@ adapters (tests/contract), so unit tests that use them are testing real behaviou
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from chalicelib.domain.bus import AUTO_CANCEL_DAYS, Tramite, auto_cancel_at, pending_agency
 from chalicelib.domain.credentials import ApiClient
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.structures import Structure, normalize
@@ -115,3 +117,77 @@ def secret_of(token: str) -> str:
     from chalicelib.domain.credentials import PresentedToken
 
     return PresentedToken.from_authorization(f"Bearer {token}").secret
+
+
+class InMemoryTramites:
+    """TramiteRepository in memory: the same conditions as DynamoTramiteRepository (IDT unique, one
+    open trâmite per NRE, optimistic locking) and the same orderings."""
+
+    def __init__(self, auto_cancel_days: int = AUTO_CANCEL_DAYS) -> None:
+        self.rows: dict[str, Tramite] = {}
+        self.open_by_nre: dict[str, str] = {}
+        self.auto_cancel_days = auto_cancel_days
+
+    def add(self, tramite: Tramite) -> Tramite:
+        if tramite.version:
+            raise ValueError("add stores a new trâmite (version 0); use save for a move")
+        if tramite.idt in self.rows:
+            raise Conflict(f"O trâmite {tramite.idt} já existe.")
+        owner = self.open_by_nre.get(tramite.nre)
+        if owner is not None and not tramite.state.final:
+            raise Conflict(
+                f"Já existe um trâmite aberto para o NRE {tramite.nre} (trâmite {owner}): aguarde a sua "
+                "conclusão, cancele-o ou dê ciência da recusa antes de iniciar outro."
+            )
+        if not tramite.state.final:
+            self.open_by_nre[tramite.nre] = tramite.idt
+        stored = replace(tramite, version=1)
+        self.rows[tramite.idt] = stored
+        return stored
+
+    def get(self, idt: str) -> Tramite | None:
+        return self.rows.get(idt)
+
+    def save(self, tramite: Tramite) -> Tramite:
+        if not tramite.version:
+            raise ValueError("save stores a move of a stored trâmite; use add for a new one")
+        current = self.rows.get(tramite.idt)
+        if current is None or current.version != tramite.version:
+            raise Conflict(
+                f"O trâmite {tramite.idt} foi alterado por outra operação ao mesmo tempo; releia-o e "
+                "repita se ainda couber."
+            )
+        if tramite.state.final and self.open_by_nre.get(tramite.nre) == tramite.idt:
+            del self.open_by_nre[tramite.nre]
+        stored = replace(tramite, version=tramite.version + 1)
+        self.rows[tramite.idt] = stored
+        return stored
+
+    def _by_creation(self, keep: Callable[[Tramite], bool]) -> list[Tramite]:
+        return sorted((t for t in self.rows.values() if keep(t)), key=lambda t: (t.created_at, t.idt))
+
+    def by_nre(self, nre: str, cursor: str | None, limit: int) -> Page[Tramite]:
+        rows = self._by_creation(lambda t: t.nre == nre)
+        return _page(rows, cursor, limit, ("tramites-nre", nre), "idt")
+
+    def by_nup(self, nup: str, cursor: str | None, limit: int) -> Page[Tramite]:
+        rows = self._by_creation(lambda t: t.nup == nup)
+        return _page(rows, cursor, limit, ("tramites-nup", nup), "idt")
+
+    def pending_for(self, agency_id: str, cursor: str | None, limit: int) -> Page[Tramite]:
+        rows = sorted(
+            (t for t in self.rows.values() if pending_agency(t) == agency_id),
+            key=lambda t: (t.updated_at, t.idt),
+        )
+        return _page(rows, cursor, limit, ("pendencias", agency_id), "idt")
+
+    def due_for_auto_cancel(self, before: datetime, cursor: str | None, limit: int) -> Page[Tramite]:
+        if before.tzinfo is None:
+            raise ValueError("before needs a time zone (use UTC)")
+        due = []
+        for tramite in self.rows.values():
+            deadline = auto_cancel_at(tramite, self.auto_cancel_days)
+            if deadline is not None and deadline <= before:
+                due.append((deadline, tramite.idt, tramite))
+        rows = [t for _, _, t in sorted(due, key=lambda d: (d[0], d[1]))]
+        return _page(rows, cursor, limit, ("cancelamento", before.astimezone(UTC).isoformat()), "idt")

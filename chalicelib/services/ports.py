@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
+from chalicelib.domain.bus import Tramite
 from chalicelib.domain.credentials import ApiClient
 from chalicelib.domain.documents import Declaration, Document, StoredObject
 from chalicelib.domain.events import ProcessEvent
@@ -270,3 +271,37 @@ class BlobStore(Protocol):
         ...
 
     def presign_get(self, key: str, file_name: str, media_type: str, expires: int) -> str: ...
+
+
+class TramiteRepository(Protocol):
+    """The bus's trâmites. At most one open trâmite (state 1 to 5 or 8) per NRE."""
+
+    def add(self, tramite: Tramite) -> Tramite:
+        """Stores a new trâmite (version 0) and, unless it is already final, claims its NRE's open
+        trâmite; returns it at version 1. Conflict when the IDT exists or the NRE has an open trâmite."""
+        ...
+
+    def get(self, idt: str) -> Tramite | None: ...
+
+    def save(self, tramite: Tramite) -> Tramite:
+        """Stores a move of a stored trâmite, read at `tramite.version`; returns it one version later.
+        A move into a final state (6, 7, 9, 10) releases the NRE. Conflict when the trâmite changed
+        since it was read (e.g. a recibo and a recusa racing: exactly one wins)."""
+        ...
+
+    def by_nre(self, nre: str, cursor: str | None, limit: int) -> Page[Tramite]:
+        """The NRE's trâmites, oldest first."""
+        ...
+
+    def by_nup(self, nup: str, cursor: str | None, limit: int) -> Page[Tramite]:
+        """The process's trâmites (NUP, 17 digits), oldest first."""
+        ...
+
+    def pending_for(self, agency_id: str, cursor: str | None, limit: int) -> Page[Tramite]:
+        """The trâmites waiting for `agency_id` (see bus.pending_agency), oldest state change first."""
+        ...
+
+    def due_for_auto_cancel(self, before: datetime, cursor: str | None, limit: int) -> Page[Tramite]:
+        """The trâmites in states 1 to 4 whose automatic-cancel deadline (bus.auto_cancel_at) is at or
+        before `before`, earliest deadline first."""
+        ...

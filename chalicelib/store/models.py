@@ -350,12 +350,121 @@ class VerificationItem(Model):
     ordem = NumberAttribute()
 
 
+# --- bus pillar: one item per trâmite, plus one guard item per NRE with an open trâmite -----------------
+# pk "T#<idt>": the trâmite, its whole state history in the item (a trâmite has at most a dozen
+# changes), its refusal when refused. pk "NRE#<nre>": the NRE's open-trâmite guard, claimed in the
+# transaction that creates a trâmite and deleted in the one that moves it to a final state (6, 7, 9, 10).
+# Indexes: by NRE and by NUP (ordered by creation); pendências, sparse, keyed by the agency the trâmite
+# waits for (ordered by last state change); automatic cancel, sparse, keyed by its deadline.
+
+AUTO_CANCEL_LIST = "C"  # the single partition of the automatic-cancel index: only trâmites in 1-4
+
+
+class ActorMap(MapAttribute[str, Any]):
+    orgao = UnicodeAttribute()
+    cliente = UnicodeAttribute()
+    usuario = UnicodeAttribute(null=True)
+
+
+class StateChangeMap(MapAttribute[str, Any]):
+    estado = NumberAttribute()
+    em = UTCDateTimeAttribute()
+    por = ActorMap()
+    detalhe = UnicodeAttribute()
+
+
+class RefusalMap(MapAttribute[str, Any]):
+    motivo = UnicodeAttribute()
+    justificativa = UnicodeAttribute(null=True)
+
+
+class TramitesByNre(GlobalSecondaryIndex["TramiteItem"]):
+    class Meta:
+        index_name = "por_nre"
+        projection = AllProjection()
+
+    nre = UnicodeAttribute(hash_key=True)
+    ordem = UnicodeAttribute(range_key=True)
+
+
+class TramitesByNup(GlobalSecondaryIndex["TramiteItem"]):
+    class Meta:
+        index_name = "por_nup"
+        projection = AllProjection()
+
+    nup = UnicodeAttribute(hash_key=True)
+    ordem = UnicodeAttribute(range_key=True)
+
+
+class TramitePendencies(GlobalSecondaryIndex["TramiteItem"]):
+    """Sparse: only trâmites waiting for an agency (`pendente`), oldest change first."""
+
+    class Meta:
+        index_name = "pendencias"
+        projection = AllProjection()
+
+    pendente = UnicodeAttribute(hash_key=True)
+    mudanca = UnicodeAttribute(range_key=True)
+
+
+class TramitesToAutoCancel(GlobalSecondaryIndex["TramiteItem"]):
+    """Sparse: only trâmites in states 1-4, by the moment they become due for automatic cancel."""
+
+    class Meta:
+        index_name = "cancelamento"
+        projection = AllProjection()
+
+    cancelamento = UnicodeAttribute(hash_key=True)
+    cancelar_em = UnicodeAttribute(range_key=True)
+
+
+class TramiteItem(Model):
+    class Meta(_Meta):
+        table_name = "tramites"
+
+    pk = UnicodeAttribute(hash_key=True)  # "T#<idt>"
+    idt = UnicodeAttribute()
+    nre = UnicodeAttribute()
+    nup = UnicodeAttribute()
+    remetente_repositorio = UnicodeAttribute()
+    remetente_estrutura = UnicodeAttribute()
+    destinatario_repositorio = UnicodeAttribute()
+    destinatario_estrutura = UnicodeAttribute()
+    orgao_remetente = UnicodeAttribute()
+    orgao_destinatario = UnicodeAttribute()
+    estado = NumberAttribute()  # the current state (the last of `historico`), for readers of the table
+    historico = ListAttribute(of=StateChangeMap)
+    recusa = RefusalMap(null=True)
+    ordem = UnicodeAttribute()  # "<created at>#<idt>"
+    mudanca = UnicodeAttribute()  # "<last state change at>#<idt>"
+    pendente = UnicodeAttribute(null=True)  # the agency the trâmite waits for
+    cancelamento = UnicodeAttribute(null=True)  # AUTO_CANCEL_LIST while in states 1-4
+    cancelar_em = UnicodeAttribute(null=True)  # "<automatic cancel deadline>#<idt>"
+    versao = VersionAttribute()
+
+    by_nre = TramitesByNre()
+    by_nup = TramitesByNup()
+    pendencies = TramitePendencies()
+    to_auto_cancel = TramitesToAutoCancel()
+
+
+class OpenTramiteGuard(Model):
+    """The open trâmite of an NRE: pk "NRE#<nre>", `dono` its IDT."""
+
+    class Meta(_Meta):
+        table_name = "tramites"
+
+    pk = UnicodeAttribute(hash_key=True)
+    dono = UnicodeAttribute()
+
+
 # The model whose schema defines each table, by the settings field holding the table's name.
 TABLE_MODELS: dict[str, type[Model]] = {
     "table_estruturas": StructureItem,
     "table_clientes": ClientItem,
     "table_processos": OpenUnitItem,  # pk/sk and the inbox index: the same for every item kind
     "table_eventos": EventItem,
+    "table_tramites": TramiteItem,
 }
 _BOUND: dict[str, tuple[type[Model], ...]] = {
     "table_estruturas": (StructureItem, ProtocolCodeGuard, Counter),
@@ -371,6 +480,7 @@ _BOUND: dict[str, tuple[type[Model], ...]] = {
         VerificationItem,
     ),
     "table_eventos": (EventItem,),
+    "table_tramites": (TramiteItem, OpenTramiteGuard),
 }
 
 
