@@ -15,6 +15,7 @@ from pynamodb.connection import Connection
 
 from chalicelib.config import Settings
 from chalicelib.domain.documents import FileLimits
+from chalicelib.services.bus import Bus
 from chalicelib.services.credentials import Credentials
 from chalicelib.services.documents import DocumentPolicy, Documents
 from chalicelib.services.events import EventLog
@@ -35,6 +36,7 @@ class Services:
     events: EventLog
     documents: Documents
     signatures: Signatures
+    bus: Bus
     idempotency_store: Any  # a Powertools persistence layer, used by handlers/idempotency.py
 
 
@@ -43,7 +45,7 @@ def build(settings: Settings) -> Services:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from chalicelib.store import aws
-    from chalicelib.store.blobs import S3BlobStore, needs_computed_checksums, s3_client
+    from chalicelib.store.blobs import S3BlobReader, S3BlobStore, needs_computed_checksums, s3_client
     from chalicelib.store.clients import DynamoClientRepository
     from chalicelib.store.documents import DynamoUploadRepository
     from chalicelib.store.events import DynamoEventRepository
@@ -52,6 +54,7 @@ def build(settings: Settings) -> Services:
     from chalicelib.store.processes import DynamoProcessRepository
     from chalicelib.store.signer import KmsSigner, UnconfiguredSigner
     from chalicelib.store.structures import DynamoStructureRepository
+    from chalicelib.store.tramites import DynamoTramiteRepository
 
     bind_models(settings)
     clock = SystemClock()
@@ -89,6 +92,14 @@ def build(settings: Settings) -> Services:
     )
     signatures = Signatures(processes, process_repository, signer, clock=clock)
     events = EventLog(DynamoEventRepository(), clock)
+    bus = Bus(
+        DynamoTramiteRepository(connection),
+        registry,
+        blobs,
+        S3BlobReader(s3, settings.bucket_documentos or ""),
+        signer=signer,
+        clock=clock,
+    )
     return Services(
         settings=settings,
         registry=registry,
@@ -99,6 +110,7 @@ def build(settings: Settings) -> Services:
         events=events,
         documents=documents,
         signatures=signatures,
+        bus=bus,
         idempotency_store=idempotency,
     )
 

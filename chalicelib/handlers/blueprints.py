@@ -7,6 +7,7 @@ from chalice import Blueprint
 from chalicelib.handlers import (
     assinaturas,
     auth,
+    barramento,
     documentos,
     estruturas,
     events,
@@ -24,6 +25,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     processos.bp,
     documentos.bp,
     assinaturas.bp,
+    barramento.bp,
     mail.bp,
     events.bp,
 )

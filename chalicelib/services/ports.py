@@ -305,3 +305,11 @@ class TramiteRepository(Protocol):
         """The trâmites in states 1 to 4 whose automatic-cancel deadline (bus.auto_cancel_at) is at or
         before `before`, earliest deadline first."""
         ...
+
+
+class BlobReader(Protocol):
+    """Reads small objects of the content store back whole (the bus's manifests and receipts)."""
+
+    def read(self, key: str) -> bytes | None:
+        """The object's bytes; None when there is none."""
+        ...

@@ -1,0 +1,353 @@
+"""API models of the bus (scope `barramento`), pt-BR names mirroring the manifest's field paths
+(e.g. documentos.0.componentes.0.sha256). Types are loose on purpose where the domain reports the
+problem better (validate_manifest lists every bad field with its path)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from chalicelib.api.models import ApiModel
+from chalicelib.domain.bus import (
+    Address,
+    ComponentSignature,
+    Header,
+    HistoryItem,
+    Identification,
+    Interested,
+    Manifest,
+    ManifestComponent,
+    ManifestDocument,
+    ManifestProcess,
+    Pendency,
+    Producer,
+    Tramite,
+)
+from chalicelib.domain.documents import Origin
+from chalicelib.services.bus import ComponentUpload, SendReceipt, Sent, TramiteView
+from chalicelib.services.ports import PresignedRequest
+
+Text = Annotated[str, Field(max_length=100_000)]
+
+
+class EnderecoIn(ApiModel):
+    repositorio: str = Field(max_length=20, description="Id do repositório de estruturas")
+    estrutura: str = Field(max_length=20, description="Id da estrutura no repositório")
+
+    def to_domain(self) -> Address:
+        return Address(self.repositorio, self.estrutura)
+
+
+class CabecalhoIn(ApiModel):
+    remetente: EnderecoIn
+    destinatario: EnderecoIn
+    nre: str | None = Field(default=None, max_length=100, description="Obrigatório se o processo já tramitou")
+    urgente: bool = False
+    motivoUrgencia: Text | None = None  # noqa: N815
+
+
+class ProdutorIn(ApiModel):
+    nome: Text
+    unidade: Text | None = None
+    cpfCnpj: str | None = Field(default=None, max_length=30)  # noqa: N815
+
+    def to_domain(self) -> Producer:
+        return Producer(self.nome, self.unidade, self.cpfCnpj)
+
+
+class InteressadoIn(ApiModel):
+    nome: Text
+    cpfCnpj: str | None = Field(default=None, max_length=30)  # noqa: N815
+
+
+class AndamentoIn(ApiModel):
+    data: datetime
+    unidade: Text
+    operacao: str = Field(max_length=10, description="Código nacional da operação, 01 a 18")
+    usuario: Text | None = None
+    descricao: Text | None = None
+
+
+class AssinaturaIn(ApiModel):
+    razao: Text
+    dataHora: datetime  # noqa: N815
+    valor: str = Field(max_length=20_000, description="Valor da assinatura, base64")
+    cadeiaCertificado: str | None = Field(default=None, max_length=80_000)  # noqa: N815
+
+
+class ComponenteIn(ApiModel):
+    ordem: int = Field(ge=0, le=1_000_000)
+    nomeArquivo: Text  # noqa: N815
+    sha256: str = Field(max_length=100, description="SHA-256 do arquivo em base64 padrão (44 caracteres)")
+    tamanho: int = Field(ge=0, description="Bytes")
+    tipoMidia: str = Field(max_length=300)  # noqa: N815
+    assinaturas: list[AssinaturaIn] = Field(default_factory=list, max_length=100)
+
+    def to_domain(self) -> ManifestComponent:
+        return ManifestComponent(
+            order=self.ordem,
+            name=self.nomeArquivo,
+            sha256=self.sha256,
+            size=self.tamanho,
+            media_type=self.tipoMidia,
+            signatures=tuple(
+                ComponentSignature(a.razao, a.dataHora, a.valor, a.cadeiaCertificado)
+                for a in self.assinaturas
+            ),
+        )
+
+
+class IdentificacaoIn(ApiModel):
+    numero: str | None = Field(default=None, max_length=1000)
+    unidade: str | None = Field(default=None, max_length=1000)
+    ano: int | None = None
+
+
+class DocumentoIn(ApiModel):
+    ordem: int = Field(ge=0, le=1_000_000)
+    especie: int
+    origem: Origin
+    nivelAcesso: int  # noqa: N815
+    hipoteseLegal: int | None = None  # noqa: N815
+    dataProducao: datetime  # noqa: N815
+    dataRegistro: datetime  # noqa: N815
+    produtor: ProdutorIn
+    componentes: list[ComponenteIn] = Field(max_length=1000)
+    identificacao: IdentificacaoIn = Field(default_factory=IdentificacaoIn)
+    descricao: Text | None = None
+
+    def to_domain(self) -> ManifestDocument:
+        ident = self.identificacao
+        return ManifestDocument(
+            order=self.ordem,
+            kind=self.especie,
+            origin=self.origem,
+            access_level=self.nivelAcesso,
+            legal_basis=self.hipoteseLegal,
+            produced_at=self.dataProducao,
+            registered_at=self.dataRegistro,
+            producer=self.produtor.to_domain(),
+            components=tuple(c.to_domain() for c in self.componentes),
+            identification=Identification(ident.numero, ident.unidade, ident.ano),
+            description=self.descricao,
+        )
+
+
+class ProcessoIn(ApiModel):
+    nup: str = Field(max_length=30)
+    nivelAcesso: int  # noqa: N815
+    hipoteseLegal: int | None = None  # noqa: N815
+    tipo: Text
+    especificacao: Text
+    dataProducao: datetime  # noqa: N815
+    dataRegistro: datetime  # noqa: N815
+    produtor: ProdutorIn
+    interessados: list[InteressadoIn] = Field(default_factory=list, max_length=1000)
+    relacionados: list[Annotated[str, Field(max_length=30)]] = Field(default_factory=list, max_length=1000)
+    historico: list[AndamentoIn] = Field(default_factory=list, max_length=10_000)
+
+    def to_domain(self) -> ManifestProcess:
+        return ManifestProcess(
+            nup=self.nup,
+            access_level=self.nivelAcesso,
+            legal_basis=self.hipoteseLegal,
+            process_type=self.tipo,
+            specification=self.especificacao,
+            produced_at=self.dataProducao,
+            registered_at=self.dataRegistro,
+            producer=self.produtor.to_domain(),
+            interested=tuple(Interested(i.nome, i.cpfCnpj) for i in self.interessados),
+            related=tuple(self.relacionados),
+            history=tuple(
+                HistoryItem(h.data, h.unidade, h.operacao, h.usuario, h.descricao) for h in self.historico
+            ),
+        )
+
+
+class ManifestoIn(ApiModel):
+    """O envio de um processo pelo barramento: cabeçalho (endereços, NRE, urgência), metadados do processo e
+    seus documentos, cada um com seus componentes digitais identificados pelo SHA-256."""
+
+    cabecalho: CabecalhoIn
+    processo: ProcessoIn
+    documentos: list[DocumentoIn] = Field(max_length=10_000)
+
+    def to_domain(self) -> Manifest:
+        c = self.cabecalho
+        return Manifest(
+            header=Header(
+                c.remetente.to_domain(), c.destinatario.to_domain(), c.nre, c.urgente, c.motivoUrgencia
+            ),
+            process=self.processo.to_domain(),
+            documents=tuple(d.to_domain() for d in self.documentos),
+        )
+
+    def declaration(self) -> Any:
+        """The manifest as JSON values, the form the bus stores (canonical) and hands back."""
+        return self.model_dump(mode="json")
+
+
+class RequisicaoOut(ApiModel):
+    metodo: str
+    url: str
+    cabecalhos: dict[str, str]
+
+    @classmethod
+    def from_domain(cls, request: PresignedRequest) -> RequisicaoOut:
+        return cls(metodo=request.method, url=request.url, cabecalhos=request.headers)
+
+
+class ComponentePedidoOut(ApiModel):
+    sha256: str
+    tamanho: int
+    tipoMidia: str  # noqa: N815
+    envioUnico: RequisicaoOut  # noqa: N815
+
+    @classmethod
+    def from_domain(cls, item: ComponentUpload) -> ComponentePedidoOut:
+        c = item.component
+        return cls(
+            sha256=c.sha256,
+            tamanho=c.size,
+            tipoMidia=c.media_type,
+            envioUnico=RequisicaoOut.from_domain(item.upload),
+        )
+
+
+class MudancaEstadoOut(ApiModel):
+    estado: int
+    descricao: str
+    data: datetime
+    orgao: str
+    detalhe: str
+
+
+class TramiteOut(ApiModel):
+    idt: str
+    nre: str
+    nup: str
+    estado: int
+    descricaoEstado: str  # noqa: N815
+    remetente: EnderecoIn
+    destinatario: EnderecoIn
+    historico: list[MudancaEstadoOut]
+
+    @classmethod
+    def from_domain(cls, t: Tramite) -> TramiteOut:
+        return cls(
+            idt=t.idt,
+            nre=t.nre,
+            nup=t.nup,
+            estado=int(t.state),
+            descricaoEstado=t.state.label,
+            remetente=EnderecoIn(repositorio=t.sender.repository, estrutura=t.sender.structure_id),
+            destinatario=EnderecoIn(repositorio=t.receiver.repository, estrutura=t.receiver.structure_id),
+            historico=[
+                MudancaEstadoOut(
+                    estado=int(c.state),
+                    descricao=c.state.label,
+                    data=c.at,
+                    orgao=c.by.agency_id,
+                    detalhe=c.detail,
+                )
+                for c in t.history
+            ],
+        )
+
+
+class EnvioOut(ApiModel):
+    tramite: TramiteOut
+    manifestoSha256: str  # noqa: N815
+    componentesPendentes: list[ComponentePedidoOut]  # noqa: N815
+    confirmacao: str = Field(description="Onde confirmar, depois de enviar os componentes")
+
+    @classmethod
+    def from_domain(cls, sent: Sent) -> EnvioOut:
+        return cls(
+            tramite=TramiteOut.from_domain(sent.tramite),
+            manifestoSha256=sent.manifest_sha256,
+            componentesPendentes=[ComponentePedidoOut.from_domain(u) for u in sent.uploads],
+            confirmacao=f"/barramento/tramites/{sent.tramite.idt}/componentes/confirmacao",
+        )
+
+
+class CarimboOut(ApiModel):
+    algoritmo: str
+    chave: str
+    assinatura: str
+    data: datetime
+
+
+class ReciboEnvioOut(ApiModel):
+    """O recibo de envio: `registro` é o base64 dos bytes exatos carimbados (JSON canônico, RFC 8785)."""
+
+    registro: str
+    conteudo: dict[str, Any]
+    carimbo: CarimboOut
+
+    @classmethod
+    def from_domain(cls, receipt: SendReceipt) -> ReciboEnvioOut:
+        import base64
+
+        s = receipt.stamp
+        return cls(
+            registro=base64.b64encode(receipt.canonical).decode("ascii"),
+            conteudo=dict(receipt.record.to_dict()),
+            carimbo=CarimboOut(
+                algoritmo=s.algorithm, chave=s.key_id, assinatura=s.signature, data=s.stamped_at
+            ),
+        )
+
+
+class CustodiaOut(ApiModel):
+    tramite: TramiteOut
+    reciboEnvio: ReciboEnvioOut  # noqa: N815
+
+
+class TramiteDetalheOut(ApiModel):
+    tramite: TramiteOut
+    manifestoSha256: str  # noqa: N815
+    manifesto: dict[str, Any]
+    reciboEnvio: ReciboEnvioOut | None = None  # noqa: N815
+
+    @classmethod
+    def from_domain(cls, view: TramiteView) -> TramiteDetalheOut:
+        manifest = view.manifest
+        return cls(
+            tramite=TramiteOut.from_domain(view.tramite),
+            manifestoSha256=view.manifest_sha256,
+            manifesto=dict(manifest) if isinstance(manifest, dict) else {},
+            reciboEnvio=ReciboEnvioOut.from_domain(view.receipt) if view.receipt else None,
+        )
+
+
+class PendenciasQuery(ApiModel):
+    cursor: str | None = Field(default=None, max_length=2000)
+    limite: int = Field(default=50, ge=1, le=100)
+
+
+class PendenciaOut(ApiModel):
+    idt: str
+    nre: str
+    estado: int
+    papel: str
+    acoes: list[str]
+    desde: datetime
+
+    @classmethod
+    def from_domain(cls, p: Pendency) -> PendenciaOut:
+        return cls(
+            idt=p.idt,
+            nre=p.nre,
+            estado=int(p.state),
+            papel=p.role.value,
+            acoes=[str(a.value) for a in p.actions],
+            desde=p.since,
+        )
+
+
+class PendenciasOut(ApiModel):
+    itens: list[PendenciaOut]
+    cursor: str | None = None
