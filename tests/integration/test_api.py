@@ -222,8 +222,8 @@ def test_tokens_never_reach_the_logs(api: Api, stack: Stack, caplog: pytest.LogC
     )
     # Every field of every record, as the JSON formatter would write them.
     text = "\n".join(json.dumps(vars(r), default=str, ensure_ascii=False) for r in caplog.records)
-    assert text.count('"msg": "request"') == 2  # the access log really was captured
-    assert text.count('"msg": "token refused"') == 2
+    assert text.count('"msg": "request"') >= 2  # the access log really was captured
+    assert text.count('"msg": "token refused"') >= 2
     secret = secret_of(token)
     assert secret not in text
     assert secret[:-1] not in text
