@@ -45,7 +45,7 @@ def build(settings: Settings) -> Services:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from chalicelib.store import aws
-    from chalicelib.store.blobs import S3BlobReader, S3BlobStore, needs_computed_checksums, s3_client
+    from chalicelib.store.blobs import S3BlobStore, needs_computed_checksums, s3_client
     from chalicelib.store.clients import DynamoClientRepository
     from chalicelib.store.documents import DynamoUploadRepository
     from chalicelib.store.events import DynamoEventRepository
@@ -96,7 +96,6 @@ def build(settings: Settings) -> Services:
         DynamoTramiteRepository(connection),
         registry,
         blobs,
-        S3BlobReader(s3, settings.bucket_documentos or ""),
         signer=signer,
         clock=clock,
     )

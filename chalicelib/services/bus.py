@@ -42,7 +42,6 @@ from chalicelib.domain.errors import Conflict, FieldError, Forbidden, InvalidInp
 from chalicelib.domain.signatures import JsonValue, Stamp, canonical_json, format_instant, parse_instant
 from chalicelib.domain.structures import Structure
 from chalicelib.services.ports import (
-    BlobReader,
     BlobStore,
     Clock,
     Page,
@@ -109,7 +108,6 @@ class Bus:
         tramites: TramiteRepository,
         registry: Registry,
         blobs: BlobStore,
-        reader: BlobReader,
         *,
         signer: Signer,
         clock: Clock,
@@ -117,7 +115,6 @@ class Bus:
         self._tramites = tramites
         self._registry = registry
         self._blobs = blobs
-        self._reader = reader
         self._signer = signer
         self._clock = clock
 
@@ -286,7 +283,7 @@ class Bus:
             if moved is not tramite:
                 tramite = self._tramites.save(moved)
         record = self._record(idt)
-        document = self._reader.read(blob_key(record["manifesto"]))
+        document = self._blobs.read(blob_key(record["manifesto"]))
         if document is None:
             raise NotFound(f"O manifesto do trâmite {idt} não está no barramento.")
         return TramiteView(tramite, json.loads(document), record["manifesto"], _receipt(record))
@@ -301,7 +298,7 @@ class Bus:
     # --- the per-trâmite record ------------------------------------------------------------------
 
     def _record(self, idt: str) -> dict[str, Any]:
-        data = self._reader.read(record_key(idt))
+        data = self._blobs.read(record_key(idt))
         if data is None:
             raise tramite_not_found(idt)
         parsed: dict[str, Any] = json.loads(data)

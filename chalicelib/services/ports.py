@@ -242,6 +242,10 @@ class BlobStore(Protocol):
         """Stores small content written through the API (internal documents), checksum-verified."""
         ...
 
+    def read(self, key: str) -> bytes | None:
+        """A small object's bytes, whole (the bus's manifests and records); None when there is none."""
+        ...
+
     def inspect(self, key: str) -> StoredObject | None:
         """Size, SHA-256 (whole object, or S3's composite for multipart) and first bytes of a stored
         object; None when there is none."""
@@ -304,12 +308,4 @@ class TramiteRepository(Protocol):
     def due_for_auto_cancel(self, before: datetime, cursor: str | None, limit: int) -> Page[Tramite]:
         """The trâmites in states 1 to 4 whose automatic-cancel deadline (bus.auto_cancel_at) is at or
         before `before`, earliest deadline first."""
-        ...
-
-
-class BlobReader(Protocol):
-    """Reads small objects of the content store back whole (the bus's manifests and receipts)."""
-
-    def read(self, key: str) -> bytes | None:
-        """The object's bytes; None when there is none."""
         ...

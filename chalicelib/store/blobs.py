@@ -90,6 +90,13 @@ class S3BlobStore:
             Bucket=self._bucket, Key=key, Body=data, ContentType=media_type, ChecksumSHA256=sha256
         )
 
+    def read(self, key: str) -> bytes | None:
+        try:
+            answer = self._s3.get_object(Bucket=self._bucket, Key=key)
+        except self._s3.exceptions.NoSuchKey:
+            return None
+        return bytes(answer["Body"].read())
+
     def inspect(self, key: str) -> StoredObject | None:
         try:
             head = self._s3.head_object(Bucket=self._bucket, Key=key, ChecksumMode="ENABLED")
@@ -216,18 +223,3 @@ class S3BlobStore:
                 ExpiresIn=expires,
             )
         )
-
-
-class S3BlobReader:
-    """BlobReader on S3 (small objects only: the bus's manifests and per-trâmite records)."""
-
-    def __init__(self, s3: Any, bucket: str) -> None:
-        self._s3 = s3
-        self._bucket = bucket
-
-    def read(self, key: str) -> bytes | None:
-        try:
-            answer = self._s3.get_object(Bucket=self._bucket, Key=key)
-        except self._s3.exceptions.NoSuchKey:
-            return None
-        return bytes(answer["Body"].read())
