@@ -27,6 +27,7 @@ from chalicelib.api.processes import (
 from chalicelib.api.validation import parse_path
 from chalicelib.bootstrap import services
 from chalicelib.domain.credentials import Caller, Scope
+from chalicelib.domain.processes import Process
 from chalicelib.handlers.routing import api_route
 from chalicelib.services.processes import BRASILIA, Actor
 
@@ -39,8 +40,8 @@ def _today() -> date:
     return services().clock.now().astimezone(BRASILIA).date()
 
 
-def _out(process: object) -> ProcessOut:
-    return ProcessOut.from_domain(process, _today())  # type: ignore[arg-type]
+def _out(process: Process) -> ProcessOut:
+    return ProcessOut.from_domain(process, _today())
 
 
 @api_route(
