@@ -93,11 +93,12 @@ def build(settings: Settings) -> Services:
     signatures = Signatures(processes, process_repository, signer, clock=clock)
     events = EventLog(DynamoEventRepository(), clock)
     bus = Bus(
-        DynamoTramiteRepository(connection),
+        DynamoTramiteRepository(connection, settings.bus_deadline_days),
         registry,
         blobs,
         signer=signer,
         clock=clock,
+        auto_cancel_days=settings.bus_deadline_days,
     )
     return Services(
         settings=settings,

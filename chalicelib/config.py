@@ -35,6 +35,9 @@ ENV_DOCS_MEDIA_TYPES = "PEN_DOCUMENTOS_TIPOS"
 ENV_DOCS_AGENCY_LIMITS = "PEN_DOCUMENTOS_LIMITES_POR_ORGAO"
 ENV_DOCS_SINGLE_UPLOAD_MAX = "PEN_DOCUMENTOS_LIMITE_ENVIO_UNICO"
 ENV_DOCS_MIN_PART = "PEN_DOCUMENTOS_PARTE_MINIMA"
+# The bus: days a trâmite may stay in states 1-4 without a state change before it is cancelled
+# automatically (the national rule is 8).
+ENV_BUS_DEADLINE_DAYS = "PEN_BARRAMENTO_PRAZO_DIAS"
 MIB = 1024 * 1024
 DEFAULT_DOCS_MEDIA_TYPES = frozenset(
     {"application/pdf", "image/jpeg", "image/png", "image/tiff", "video/mp4"}
@@ -79,6 +82,7 @@ class Settings:
     documents_agency_limits: AgencyFileLimits = ()
     documents_single_upload_max: int = 100 * MIB  # larger files go as multipart
     documents_min_part_size: int = 5 * MIB
+    bus_deadline_days: int = 8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -107,6 +111,7 @@ class Settings:
             documents_agency_limits=_agency_limits(env.get(ENV_DOCS_AGENCY_LIMITS)),
             documents_single_upload_max=_positive(env, ENV_DOCS_SINGLE_UPLOAD_MAX, 100 * MIB),
             documents_min_part_size=_positive(env, ENV_DOCS_MIN_PART, 5 * MIB),
+            bus_deadline_days=_positive(env, ENV_BUS_DEADLINE_DAYS, 8),
         )
 
 
@@ -115,7 +120,7 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw:
         return default
     if not raw.isdigit() or int(raw) < 1:
-        raise ConfigurationError(f"{name} must be a positive number of bytes, not {raw!r}")
+        raise ConfigurationError(f"{name} must be a positive whole number, not {raw!r}")
     return int(raw)
 
 

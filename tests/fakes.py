@@ -4,7 +4,7 @@ adapters (tests/contract), so unit tests that use them are testing real behaviou
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -125,24 +125,32 @@ class InMemoryTramites:
 
     def __init__(self, auto_cancel_days: int = AUTO_CANCEL_DAYS) -> None:
         self.rows: dict[str, Tramite] = {}
-        self.open_by_nre: dict[str, str] = {}
+        self.open_by_nre: dict[str, set[str]] = {}
         self.auto_cancel_days = auto_cancel_days
 
     def add(self, tramite: Tramite) -> Tramite:
-        if tramite.version:
-            raise ValueError("add stores a new trâmite (version 0); use save for a move")
-        if tramite.idt in self.rows:
-            raise Conflict(f"O trâmite {tramite.idt} já existe.")
-        owner = self.open_by_nre.get(tramite.nre)
-        if owner is not None and not tramite.state.final:
+        return self.add_all([tramite])[0]
+
+    def add_all(self, tramites: Sequence[Tramite]) -> list[Tramite]:
+        if (
+            not tramites
+            or len({t.nre for t in tramites}) != 1
+            or any(t.version or t.state.final for t in tramites)
+        ):
+            raise ValueError("add_all stores the new, open trâmites of one send (one NRE, version 0)")
+        for tramite in tramites:
+            if tramite.idt in self.rows:
+                raise Conflict(f"O trâmite {tramite.idt} já existe.")
+        nre = tramites[0].nre
+        owners = self.open_by_nre.get(nre)
+        if owners:
             raise Conflict(
-                f"Já existe um trâmite aberto para o NRE {tramite.nre} (trâmite {owner}): aguarde a sua "
-                "conclusão, cancele-o ou dê ciência da recusa antes de iniciar outro."
+                f"Já existe um trâmite aberto para o NRE {nre} ({', '.join(sorted(owners))}): aguarde a "
+                "sua conclusão, cancele-o ou dê ciência da recusa antes de iniciar outro."
             )
-        if not tramite.state.final:
-            self.open_by_nre[tramite.nre] = tramite.idt
-        stored = replace(tramite, version=1)
-        self.rows[tramite.idt] = stored
+        self.open_by_nre[nre] = {t.idt for t in tramites}
+        stored = [replace(t, version=1) for t in tramites]
+        self.rows.update((t.idt, t) for t in stored)
         return stored
 
     def get(self, idt: str) -> Tramite | None:
@@ -157,8 +165,8 @@ class InMemoryTramites:
                 f"O trâmite {tramite.idt} foi alterado por outra operação ao mesmo tempo; releia-o e "
                 "repita se ainda couber."
             )
-        if tramite.state.final and self.open_by_nre.get(tramite.nre) == tramite.idt:
-            del self.open_by_nre[tramite.nre]
+        if tramite.state.final:
+            self.open_by_nre.get(tramite.nre, set()).discard(tramite.idt)
         stored = replace(tramite, version=tramite.version + 1)
         self.rows[tramite.idt] = stored
         return stored

@@ -4,6 +4,7 @@ problem better (validate_manifest lists every bad field with its path)."""
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -23,10 +24,23 @@ from chalicelib.domain.bus import (
     ManifestProcess,
     Pendency,
     Producer,
+    ReceiptRecord,
+    Refusal,
     Tramite,
+    parse_refusal,
 )
 from chalicelib.domain.documents import Origin
-from chalicelib.services.bus import ComponentUpload, SendReceipt, Sent, TramiteView
+from chalicelib.domain.errors import FieldError, InvalidInput
+from chalicelib.domain.signatures import Stamp
+from chalicelib.services.bus import (
+    MAX_RECEIVERS,
+    MAX_WAIT,
+    ComponentDownload,
+    ComponentUpload,
+    SendReceipt,
+    Sent,
+    TramiteView,
+)
 from chalicelib.services.ports import PresignedRequest
 
 Text = Annotated[str, Field(max_length=100_000)]
@@ -42,7 +56,12 @@ class EnderecoIn(ApiModel):
 
 class CabecalhoIn(ApiModel):
     remetente: EnderecoIn
-    destinatario: EnderecoIn
+    destinatario: EnderecoIn | None = Field(default=None, description="Um destinatário; ou use destinatarios")
+    destinatarios: list[EnderecoIn] | None = Field(
+        default=None,
+        max_length=MAX_RECEIVERS,
+        description="Vários destinatários: um trâmite para cada um, todos com o mesmo NRE",
+    )
     nre: str | None = Field(default=None, max_length=100, description="Obrigatório se o processo já tramitou")
     urgente: bool = False
     motivoUrgencia: Text | None = None  # noqa: N815
@@ -174,12 +193,21 @@ class ManifestoIn(ApiModel):
     processo: ProcessoIn
     documentos: list[DocumentoIn] = Field(max_length=10_000)
 
+    def receivers(self) -> tuple[Address, ...]:
+        """Every receiver named: `destinatario` or `destinatarios`, exactly one of them."""
+        c = self.cabecalho
+        if (c.destinatario is None) == (c.destinatarios is None) or c.destinatarios == []:
+            raise InvalidInput(
+                "Informe o destinatário.",
+                [FieldError("cabecalho.destinatario", "informe destinatario ou destinatarios (não ambos)")],
+            )
+        named = [c.destinatario] if c.destinatario else c.destinatarios or []
+        return tuple(e.to_domain() for e in named)
+
     def to_domain(self) -> Manifest:
         c = self.cabecalho
         return Manifest(
-            header=Header(
-                c.remetente.to_domain(), c.destinatario.to_domain(), c.nre, c.urgente, c.motivoUrgencia
-            ),
+            header=Header(c.remetente.to_domain(), self.receivers()[0], c.nre, c.urgente, c.motivoUrgencia),
             process=self.processo.to_domain(),
             documents=tuple(d.to_domain() for d in self.documentos),
         )
@@ -220,8 +248,21 @@ class MudancaEstadoOut(ApiModel):
     estado: int
     descricao: str
     data: datetime
-    orgao: str
+    orgao: str = Field(description='Órgão que fez a mudança ("barramento" para o próprio barramento)')
+    cliente: str = Field(description="Sistema cliente do órgão que fez a mudança")
     detalhe: str
+
+
+class RecusaOut(ApiModel):
+    motivo: str
+    descricao: str
+    justificativa: str | None = None
+
+    @classmethod
+    def from_domain(cls, refusal: Refusal) -> RecusaOut:
+        return cls(
+            motivo=refusal.reason.value, descricao=refusal.reason.label, justificativa=refusal.justification
+        )
 
 
 class TramiteOut(ApiModel):
@@ -232,7 +273,10 @@ class TramiteOut(ApiModel):
     descricaoEstado: str  # noqa: N815
     remetente: EnderecoIn
     destinatario: EnderecoIn
+    orgaoRemetente: str  # noqa: N815
+    orgaoDestinatario: str  # noqa: N815
     historico: list[MudancaEstadoOut]
+    recusa: RecusaOut | None = None
 
     @classmethod
     def from_domain(cls, t: Tramite) -> TramiteOut:
@@ -244,12 +288,16 @@ class TramiteOut(ApiModel):
             descricaoEstado=t.state.label,
             remetente=EnderecoIn(repositorio=t.sender.repository, estrutura=t.sender.structure_id),
             destinatario=EnderecoIn(repositorio=t.receiver.repository, estrutura=t.receiver.structure_id),
+            orgaoRemetente=t.sender_agency_id,
+            orgaoDestinatario=t.receiver_agency_id,
+            recusa=RecusaOut.from_domain(t.refusal) if t.refusal else None,
             historico=[
                 MudancaEstadoOut(
                     estado=int(c.state),
                     descricao=c.state.label,
                     data=c.at,
                     orgao=c.by.agency_id,
+                    cliente=c.by.client_id,
                     detalhe=c.detail,
                 )
                 for c in t.history
@@ -258,26 +306,38 @@ class TramiteOut(ApiModel):
 
 
 class EnvioOut(ApiModel):
-    tramite: TramiteOut
+    tramites: list[TramiteOut] = Field(description="Um trâmite por destinatário, na ordem informada")
     manifestoSha256: str  # noqa: N815
-    componentesPendentes: list[ComponentePedidoOut]  # noqa: N815
-    confirmacao: str = Field(description="Onde confirmar, depois de enviar os componentes")
+    componentesPendentes: list[ComponentePedidoOut] = Field(  # noqa: N815
+        description="Componentes que o barramento ainda não tem: envie cada um uma vez (servem a todos os "
+        "trâmites deste envio)"
+    )
+    confirmacoes: list[str] = Field(
+        description="Onde confirmar cada trâmite, depois de enviar os componentes"
+    )
 
     @classmethod
     def from_domain(cls, sent: Sent) -> EnvioOut:
         return cls(
-            tramite=TramiteOut.from_domain(sent.tramite),
+            tramites=[TramiteOut.from_domain(t) for t in sent.tramites],
             manifestoSha256=sent.manifest_sha256,
             componentesPendentes=[ComponentePedidoOut.from_domain(u) for u in sent.uploads],
-            confirmacao=f"/barramento/tramites/{sent.tramite.idt}/componentes/confirmacao",
+            confirmacoes=[f"/barramento/tramites/{t.idt}/componentes/confirmacao" for t in sent.tramites],
         )
 
 
 class CarimboOut(ApiModel):
+    """O carimbo da plataforma: ECDSA P-256 com SHA-256 (assinatura DER em base64) sobre os bytes de
+    `registro`; a chave pública está em /publico/chaves."""
+
     algoritmo: str
     chave: str
     assinatura: str
     data: datetime
+
+    @classmethod
+    def from_domain(cls, s: Stamp) -> CarimboOut:
+        return cls(algoritmo=s.algorithm, chave=s.key_id, assinatura=s.signature, data=s.stamped_at)
 
 
 class ReciboEnvioOut(ApiModel):
@@ -289,16 +349,92 @@ class ReciboEnvioOut(ApiModel):
 
     @classmethod
     def from_domain(cls, receipt: SendReceipt) -> ReciboEnvioOut:
-        import base64
-
-        s = receipt.stamp
         return cls(
             registro=base64.b64encode(receipt.canonical).decode("ascii"),
             conteudo=dict(receipt.record.to_dict()),
-            carimbo=CarimboOut(
-                algoritmo=s.algorithm, chave=s.key_id, assinatura=s.signature, data=s.stamped_at
+            carimbo=CarimboOut.from_domain(receipt.stamp),
+        )
+
+
+class ReciboConclusaoOut(ApiModel):
+    """O recibo de conclusão: `registro` é o base64 dos bytes exatos carimbados (JSON canônico, RFC 8785):
+    IDT, NRE, data, remetente, destinatário e os SHA-256 dos componentes, em ordem."""
+
+    registro: str
+    conteudo: dict[str, Any]
+    carimbo: CarimboOut
+
+
+class TramiteReciboOut(ApiModel):
+    tramite: TramiteOut
+    recibo: ReciboConclusaoOut
+
+    @classmethod
+    def from_domain(cls, t: Tramite) -> TramiteReciboOut:
+        receipt = t.receipt
+        if receipt is None:  # the service answers only with a trâmite that has one
+            raise ValueError("the trâmite has no recibo de conclusão")
+        return cls(
+            tramite=TramiteOut.from_domain(t),
+            recibo=ReciboConclusaoOut(
+                registro=base64.b64encode(receipt.canonical).decode("ascii"),
+                conteudo=ReceiptRecord.from_canonical(receipt.canonical).to_dict(),
+                carimbo=CarimboOut.from_domain(receipt.stamp),
             ),
         )
+
+
+class TramiteSimplesOut(ApiModel):
+    tramite: TramiteOut
+
+
+class RecusaIn(ApiModel):
+    motivo: str = Field(
+        max_length=2,
+        description="01 formato não suportado, 02 componente corrompido, 03 falta de componentes, "
+        "04 espécie documental não mapeada, 99 outro (justificativa obrigatória)",
+    )
+    justificativa: str | None = Field(default=None, max_length=2000, description="Até 1000 caracteres")
+
+    def to_domain(self) -> Refusal:
+        return parse_refusal(self.motivo, self.justificativa)
+
+
+class ComponenteQuery(ApiModel):
+    sha256: str = Field(
+        max_length=100, description="SHA-256 do componente, base64 padrão (como no manifesto)"
+    )
+
+
+class DownloadOut(ApiModel):
+    sha256: str
+    tamanho: int
+    download: RequisicaoOut
+    expiraEmSegundos: int  # noqa: N815
+    tramite: TramiteOut
+
+    @classmethod
+    def from_domain(cls, d: ComponentDownload) -> DownloadOut:
+        return cls(
+            sha256=d.sha256,
+            tamanho=d.size,
+            download=RequisicaoOut(metodo="GET", url=d.url, cabecalhos={}),
+            expiraEmSegundos=d.expires_in,
+            tramite=TramiteOut.from_domain(d.tramite),
+        )
+
+
+class TramitesQuery(ApiModel):
+    idt: str | None = Field(default=None, max_length=64)
+    nre: str | None = Field(default=None, max_length=64)
+    nup: str | None = Field(default=None, max_length=30)
+    cursor: str | None = Field(default=None, max_length=2000)
+    limite: int = Field(default=50, ge=1, le=100)
+
+
+class TramitesOut(ApiModel):
+    itens: list[TramiteOut]
+    cursor: str | None = None
 
 
 class CustodiaOut(ApiModel):
@@ -326,6 +462,12 @@ class TramiteDetalheOut(ApiModel):
 class PendenciasQuery(ApiModel):
     cursor: str | None = Field(default=None, max_length=2000)
     limite: int = Field(default=50, ge=1, le=100)
+    espera: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_WAIT,
+        description="Segundos a esperar por uma pendência quando não há nenhuma (long-poll)",
+    )
 
 
 class PendenciaOut(ApiModel):

@@ -1,21 +1,28 @@
-"""The bus for agency systems (scope `barramento`): send a process, confirm its components (custody and
-recibo de envio), list pendências, read a trâmite. Component bytes never pass through these handlers:
-they go straight to the content store through the presigned requests the send answers with."""
+"""The bus for agency systems (scope `barramento`): the whole life of a trâmite, sender and receiver.
+Component bytes never pass through these handlers: they go straight to and from the content store
+through the presigned requests the send and the downloads answer with."""
 
 from __future__ import annotations
 
 from chalice import Blueprint
 
 from chalicelib.api.bus import (
+    ComponenteQuery,
     CustodiaOut,
+    DownloadOut,
     EnvioOut,
     ManifestoIn,
     PendenciaOut,
     PendenciasOut,
     PendenciasQuery,
     ReciboEnvioOut,
+    RecusaIn,
     TramiteDetalheOut,
     TramiteOut,
+    TramiteReciboOut,
+    TramiteSimplesOut,
+    TramitesOut,
+    TramitesQuery,
 )
 from chalicelib.bootstrap import services
 from chalicelib.domain.bus import tramite_not_found
@@ -47,9 +54,10 @@ def _idt(idt: str) -> str:
 )
 def send_tramite(caller: Caller, body: ManifestoIn) -> EnvioOut:
     """O barramento confere os endereços no repositório de estruturas e o manifesto (regras nacionais de
-    pré-envio), atribui o IDT (e o NRE no primeiro envio do processo) e responde com os componentes que
-    ainda não tem, cada um com um envio pré-assinado que só aceita os bytes do SHA-256 declarado. Estado 1."""
-    sent = services().bus.send(caller, body.to_domain(), body.declaration())
+    pré-envio), atribui um IDT por destinatário (e o NRE no primeiro envio do processo) e responde com os
+    componentes que ainda não tem, cada um com um envio pré-assinado que só aceita os bytes do SHA-256
+    declarado. Estado 1."""
+    sent = services().bus.send(caller, body.to_domain(), body.declaration(), body.receivers())
     return EnvioOut.from_domain(sent)
 
 
@@ -85,8 +93,9 @@ def confirm_components(caller: Caller, idt: str) -> CustodiaOut:
     errors=(400,),
 )
 def pendencies(caller: Caller, query: PendenciasQuery) -> PendenciasOut:
-    """Como destinatário: trâmites nos estados 2 a 4; como remetente: recibos (5) e recusas (8) a tratar."""
-    page = services().bus.pendencies(caller, query.cursor, query.limite)
+    """Como destinatário: trâmites nos estados 2 a 4; como remetente: recibos (5) e recusas (8) a tratar.
+    Com `espera`, sem pendências, a resposta aguarda até esse número de segundos por uma nova."""
+    page = services().bus.pendencies(caller, query.cursor, query.limite, query.espera)
     return PendenciasOut(itens=[PendenciaOut.from_domain(p) for p in page.items], cursor=page.cursor)
 
 
@@ -104,3 +113,124 @@ def get_tramite(caller: Caller, idt: str) -> TramiteDetalheOut:
     """Só as partes o veem. A primeira leitura do destinatário no estado 2 registra os metadados recebidos
     (estado 3)."""
     return TramiteDetalheOut.from_domain(services().bus.get(caller, _idt(idt)))
+
+
+@api_route(
+    bp,
+    "/barramento/tramites",
+    "GET",
+    summary="Trâmites de um IDT, NRE ou NUP, com o histórico de estados",
+    tag=TAG,
+    access=Scope.BARRAMENTO,
+    query=TramitesQuery,
+    response=TramitesOut,
+    errors=(400,),
+)
+def find_tramites(caller: Caller, query: TramitesQuery) -> TramitesOut:
+    """Informe um só filtro. Cada trâmite traz todas as mudanças de estado: quando, qual órgão e qual
+    sistema cliente. Só aparecem os trâmites de que o seu órgão é parte."""
+    page = services().bus.find(
+        caller, idt=query.idt, nre=query.nre, nup=query.nup, cursor=query.cursor, limit=query.limite
+    )
+    return TramitesOut(itens=[TramiteOut.from_domain(t) for t in page.items], cursor=page.cursor)
+
+
+@api_route(
+    bp,
+    "/barramento/tramites/{idt}/componentes",
+    "GET",
+    summary="Baixa um componente digital (download pré-assinado)",
+    tag=TAG,
+    access=Scope.BARRAMENTO,
+    query=ComponenteQuery,
+    response=DownloadOut,
+    errors=(400, 404, 409),
+)
+def download_component(caller: Caller, idt: str, query: ComponenteQuery) -> DownloadOut:
+    """Responde com um GET pré-assinado do componente. Os downloads do destinatário são registrados no
+    estado 3; o último componente leva o trâmite ao estado 4 (componentes recebidos)."""
+    return DownloadOut.from_domain(services().bus.download(caller, _idt(idt), query.sha256))
+
+
+@api_route(
+    bp,
+    "/barramento/tramites/{idt}/recibo",
+    "POST",
+    summary="Envia o recibo de conclusão (destinatário)",
+    tag=TAG,
+    access=Scope.BARRAMENTO,
+    response=TramiteReciboOut,
+    status=201,
+    errors=(403, 404, 409),
+)
+def send_receipt(caller: Caller, idt: str) -> TramiteReciboOut:
+    """Do estado 4: o barramento monta o recibo (IDT, NRE, data, remetente, destinatário e os SHA-256 dos
+    componentes, em ordem), carimba-o com a chave da plataforma sobre o JSON canônico (RFC 8785) e leva o
+    trâmite ao estado 5. Um recibo e uma recusa simultâneos: só um vence, o outro recebe 409."""
+    return TramiteReciboOut.from_domain(services().bus.conclude(caller, _idt(idt)))
+
+
+@api_route(
+    bp,
+    "/barramento/tramites/{idt}/recibo",
+    "GET",
+    summary="Obtém o recibo de conclusão",
+    tag=TAG,
+    access=Scope.BARRAMENTO,
+    response=TramiteReciboOut,
+    errors=(404, 409),
+)
+def get_receipt(caller: Caller, idt: str) -> TramiteReciboOut:
+    """A primeira leitura do remetente leva o trâmite ao estado 6 (processo entregue). Confira o carimbo
+    com a chave de /publico/chaves."""
+    return TramiteReciboOut.from_domain(services().bus.receipt(caller, _idt(idt)))
+
+
+@api_route(
+    bp,
+    "/barramento/tramites/{idt}/recusa",
+    "POST",
+    summary="Recusa o trâmite (destinatário)",
+    tag=TAG,
+    access=Scope.BARRAMENTO,
+    body=RecusaIn,
+    response=TramiteSimplesOut,
+    errors=(400, 403, 404, 409),
+)
+def refuse_tramite(caller: Caller, idt: str, body: RecusaIn) -> TramiteSimplesOut:
+    """Dos estados 2, 3 ou 4, com o motivo (01, 02, 03, 04 ou 99) e a justificativa (até 1000
+    caracteres; obrigatória no 99). Estado 8: o remetente dá ciência."""
+    tramite = services().bus.refuse(caller, _idt(idt), body.to_domain())
+    return TramiteSimplesOut(tramite=TramiteOut.from_domain(tramite))
+
+
+@api_route(
+    bp,
+    "/barramento/tramites/{idt}/ciencia",
+    "POST",
+    summary="Dá ciência da recusa (remetente)",
+    tag=TAG,
+    access=Scope.BARRAMENTO,
+    response=TramiteSimplesOut,
+    errors=(403, 404, 409),
+)
+def acknowledge_refusal(caller: Caller, idt: str) -> TramiteSimplesOut:
+    """Do estado 8 ao 9: o processo volta a ficar livre no remetente."""
+    tramite = services().bus.acknowledge_refusal(caller, _idt(idt))
+    return TramiteSimplesOut(tramite=TramiteOut.from_domain(tramite))
+
+
+@api_route(
+    bp,
+    "/barramento/tramites/{idt}",
+    "DELETE",
+    summary="Cancela o trâmite (remetente)",
+    tag=TAG,
+    access=Scope.BARRAMENTO,
+    response=TramiteSimplesOut,
+    errors=(403, 404, 409),
+)
+def cancel_tramite(caller: Caller, idt: str) -> TramiteSimplesOut:
+    """Dos estados 1 a 4 ao 7: o processo volta a ficar livre no remetente. Depois do recibo (5 e 6), 409."""
+    tramite = services().bus.cancel(caller, _idt(idt))
+    return TramiteSimplesOut(tramite=TramiteOut.from_domain(tramite))

@@ -15,6 +15,7 @@ from chalicelib.handlers import (
     meta,
     orgaos,
     processos,
+    schedules,
 )
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -28,4 +29,5 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     barramento.bp,
     mail.bp,
     events.bp,
+    schedules.bp,
 )

@@ -9,6 +9,7 @@ from chalice import Response
 
 from chalicelib.api import problems
 from chalicelib.api.problems import ProblemType
+from chalicelib.domain.bus import IllegalTransition
 from chalicelib.domain.errors import (
     Conflict,
     ContentMismatch,
@@ -49,7 +50,10 @@ def domain_error_response(error: DomainError) -> Response:
     # The most specific class wins (ContentMismatch before Conflict, TooLarge before InvalidInput).
     kind = next((_BY_ERROR[cls] for cls in type(error).__mro__ if cls in _BY_ERROR), problems.INVALID_DATA)
     fields = [{"campo": f.field, "mensagem": f.message} for f in error.fields] or None
-    return problem_response(kind, error.detail, erros=fields)
+    extensions: dict[str, Any] = {}
+    if isinstance(error, IllegalTransition):  # a client reacts to the state without parsing the detail
+        extensions = {"estadoAtual": int(error.current), "descricaoEstadoAtual": error.current.label}
+    return problem_response(kind, error.detail, erros=fields, **extensions)
 
 
 # Chalice's own error codes (answers it gives before or around our views) -> our problem types.

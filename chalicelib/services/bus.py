@@ -1,6 +1,14 @@
-"""Use cases of the bus for agency systems (scope `barramento`): send a process (manifest + the
-components still needed), confirm the uploads (custody, state 2, recibo de envio), list pendências,
-and read a trâmite as one of its parties (the receiver's first read moves 2 -> 3).
+"""Use cases of the bus for agency systems (scope `barramento`): the whole life of a trâmite.
+
+Sender: send a process to one or several receivers (manifest + the components still needed), confirm
+the uploads (custody, state 2, recibo de envio), fetch the recibo de conclusão (6), acknowledge a
+refusal (9), cancel (7). Receiver: read the trâmite (3), download each component (4 once all are
+downloaded), send the recibo de conclusão (5) or refuse (8). Both: pendências (with a bounded
+long-poll) and listings with the whole state history. The bus itself: automatic cancel (10).
+
+Every move reads the trâmite, applies a pure move from chalicelib.domain.bus and saves it on the
+version read; a concurrent change makes the save fail, and the move is tried again on a fresh read,
+where the domain either applies it or answers 409 with the state the other move left.
 
 Where things live. The trâmite itself is the TramiteRepository's item. The manifest is stored as RFC
 8785 canonical JSON in the content store under its own SHA-256 (blob_key), like any component. The
@@ -15,22 +23,40 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
+import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.bus import (
+    AUTO_CANCEL_DAYS,
+    Action,
     Actor,
     Address,
+    IllegalTransition,
+    IssuedReceipt,
     Manifest,
     ManifestComponent,
     Pendency,
+    ReceiptRecord,
+    Refusal,
     SendReceiptRecord,
     Tramite,
+    TramiteState,
+    acknowledge_refusal,
+    auto_cancel,
+    cancel,
+    check_move,
     complete_upload,
     components_to_request,
+    fetch_component,
     fetch_metadata,
+    fetch_receipt,
     pendency_for,
+    refuse,
+    send_receipt,
     start,
     tramite_not_found,
     validate_manifest,
@@ -52,7 +78,12 @@ from chalicelib.services.ports import (
 from chalicelib.services.registry import Registry
 
 UPLOAD_EXPIRES = 3600
+DOWNLOAD_EXPIRES = 900
 MAX_PAGE = 100
+MAX_RECEIVERS = 20  # one send: one transaction holds its trâmites and the NRE guard
+MAX_WAIT = 20  # seconds a pendências long-poll may wait: well inside API Gateway's 29 s
+POLL_EVERY = 1.0  # seconds between the long-poll's queries
+MOVE_ATTEMPTS = 4  # a move lost to a concurrent change is tried again on a fresh read
 JSON_TYPE = "application/json"
 
 
@@ -83,9 +114,18 @@ class SendReceipt:
 
 @dataclass(frozen=True)
 class Sent:
-    tramite: Tramite
+    tramites: tuple[Tramite, ...]  # one per receiver, in the order they were named
     manifest_sha256: str
     uploads: tuple[ComponentUpload, ...]
+
+
+@dataclass(frozen=True)
+class ComponentDownload:
+    sha256: str
+    size: int
+    url: str
+    expires_in: int
+    tramite: Tramite
 
 
 @dataclass(frozen=True)
@@ -111,60 +151,83 @@ class Bus:
         *,
         signer: Signer,
         clock: Clock,
+        auto_cancel_days: int = AUTO_CANCEL_DAYS,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._tramites = tramites
         self._registry = registry
         self._blobs = blobs
         self._signer = signer
         self._clock = clock
+        self._auto_cancel_days = auto_cancel_days
+        self._sleep = sleep
 
     # --- send ---------------------------------------------------------------------------------------
 
-    def send(self, caller: Caller, manifest: Manifest, declaration: JsonValue) -> Sent:
-        """`declaration` is the manifest as the API received it (JSON), stored canonical."""
+    def send(
+        self,
+        caller: Caller,
+        manifest: Manifest,
+        declaration: JsonValue,
+        receivers: Sequence[Address] = (),
+    ) -> Sent:
+        """One trâmite per receiver (`receivers`, or the manifest's single destinatário), all started
+        together under the process's NRE. `declaration` is the manifest as the API received it
+        (JSON), stored canonical."""
         header = manifest.header
-        sender, receiver = self._check_addresses(caller, header.sender, header.receiver)
+        addressed = tuple(receivers) or (header.receiver,)
+        found_receivers = self._check_addresses(caller, header.sender, addressed)
         validate_manifest(manifest)
         nup = "".join(c for c in manifest.process.nup if c.isdigit())
         nre = self._nre_for(header.nre, nup)
         now = self._clock.now()
         by = Actor(caller.agency_id, caller.client_id)
-        tramite = start(
-            idt=uuid.uuid4().hex,
-            nre=nre,
-            nup=nup,
-            sender=header.sender,
-            receiver=header.receiver,
-            sender_agency_id=sender.agency_id,
-            receiver_agency_id=receiver.agency_id,
-            by=by,
-            at=now,
-        )
+        started = [
+            start(
+                idt=uuid.uuid4().hex,
+                nre=nre,
+                nup=nup,
+                sender=header.sender,
+                receiver=receiver,
+                sender_agency_id=caller.agency_id,
+                receiver_agency_id=found.agency_id,
+                by=by,
+                at=now,
+            )
+            for receiver, found in zip(addressed, found_receivers, strict=True)
+        ]
         document = canonical_json(declaration)
         manifest_sha = _sha256(document)
         self._blobs.put(blob_key(manifest_sha), document, manifest_sha, JSON_TYPE)
         components = {c.sha256: c for _, c in manifest.components()}
-        self._write_record(
-            tramite.idt,
-            {
-                "manifesto": manifest_sha,
-                "componentes": [{"sha256": c.sha256, "tamanho": c.size} for c in components.values()],
-            },
-        )
+        record = {
+            "manifesto": manifest_sha,
+            "componentes": [
+                {"sha256": c.sha256, "tamanho": c.size, "nome": c.name, "tipoMidia": c.media_type}
+                for c in components.values()
+            ],
+        }
+        for tramite in started:
+            self._write_record(tramite.idt, record)
         held = {sha for sha, c in components.items() if self._intact(c.sha256, c.size)}
-        stored = self._tramites.add(tramite)  # Conflict: the NRE has an open trâmite
+        stored = self._tramites.add_all(started)  # Conflict: the NRE has an open trâmite
         uploads = tuple(
             ComponentUpload(
                 c, self._blobs.presign_put(blob_key(c.sha256), c.sha256, c.size, c.media_type, UPLOAD_EXPIRES)
             )
             for c in components_to_request(manifest, held)
         )
-        return Sent(stored, manifest_sha, uploads)
+        return Sent(tuple(stored), manifest_sha, uploads)
 
     def _check_addresses(
-        self, caller: Caller, sender: Address, receiver: Address
-    ) -> tuple[Structure, Structure]:
-        found_receiver = self._structure(receiver, "destinatario")
+        self, caller: Caller, sender: Address, receivers: tuple[Address, ...]
+    ) -> list[Structure]:
+        """The receivers' structures, once the sender and every receiver pass the registry's rules."""
+        if len(receivers) > MAX_RECEIVERS:
+            raise InvalidInput(
+                "Destinatários demais.",
+                [FieldError("cabecalho.destinatarios", f"envie a no máximo {MAX_RECEIVERS} de uma vez")],
+            )
         found_sender = self._structure(sender, "remetente")
         if found_sender.agency_id != caller.agency_id:
             raise Forbidden(f"O endereço remetente {sender} não pertence ao seu órgão.")
@@ -175,15 +238,23 @@ class Bus:
             problems.append(
                 FieldError("cabecalho.remetente.estrutura", "a estrutura não está habilitada a enviar")
             )
-        if not found_receiver.active:
-            problems.append(FieldError("cabecalho.destinatario.estrutura", "a estrutura está desativada"))
-        elif not found_receiver.can_receive:
-            problems.append(
-                FieldError("cabecalho.destinatario.estrutura", "a estrutura não está habilitada a receber")
-            )
+        found: list[Structure] = []
+        single = len(receivers) == 1
+        for index, receiver in enumerate(receivers):
+            path = "cabecalho.destinatario" if single else f"cabecalho.destinatarios.{index}"
+            structure = self._structure(receiver, "destinatario")
+            found.append(structure)
+            if receiver in receivers[:index]:
+                problems.append(FieldError(path, "destinatário repetido"))
+            elif receiver == sender:
+                problems.append(FieldError(path, "deve ser diferente do remetente"))
+            elif not structure.active:
+                problems.append(FieldError(f"{path}.estrutura", "a estrutura está desativada"))
+            elif not structure.can_receive:
+                problems.append(FieldError(f"{path}.estrutura", "a estrutura não está habilitada a receber"))
         if problems:
             raise InvalidInput("O trâmite não pode ser feito entre estes endereços.", problems)
-        return found_sender, found_receiver
+        return found
 
     def _structure(self, address: Address, role: str) -> Structure:
         found = self._registry.find(address.structure_id) if address.structure_id.isdigit() else None
@@ -213,7 +284,7 @@ class Bus:
         return nre
 
     def _intact(self, sha256: str, size: int) -> bool:
-        stored = self._blobs.inspect(blob_key(sha256))
+        stored = self._blobs.inspect(blob_key(sha256), sniff=False)
         return stored is not None and stored.sha256 == sha256 and stored.size == size
 
     # --- custody ------------------------------------------------------------------------------------
@@ -228,9 +299,8 @@ class Bus:
         receipt = _receipt(record) or self._issue_send_receipt(tramite, idt, record)
         # The receipt is stored before the move: a crash in between leaves a receipt and state 1, and the
         # retried confirmation finishes the move with the same receipt (the move is idempotent in 2-6).
-        moved = complete_upload(tramite, receipt.record.issued_at)
-        saved = self._tramites.save(moved) if moved is not tramite else tramite
-        return saved, receipt
+        at = receipt.record.issued_at
+        return self._update(tramite, lambda t: complete_upload(t, at)), receipt
 
     def _issue_send_receipt(self, tramite: Tramite, idt: str, record: dict[str, Any]) -> SendReceipt:
         """Checks custody of every component, then stamps and stores the recibo de envio."""
@@ -238,7 +308,7 @@ class Bus:
         corrupt: list[str] = []
         for item in record["componentes"]:
             key = blob_key(item["sha256"])
-            stored = self._blobs.inspect(key)
+            stored = self._blobs.inspect(key, sniff=False)
             if stored is None:
                 missing.append(item["sha256"])
             elif stored.sha256 != item["sha256"] or stored.size != item["tamanho"]:
@@ -264,29 +334,164 @@ class Bus:
         self._write_record(idt, {**record, "reciboEnvio": _receipt_json(receipt)})
         return receipt
 
-    # --- reads --------------------------------------------------------------------------------------
-
-    def pendencies(self, caller: Caller, cursor: str | None = None, limit: int = 50) -> Page[Pendency]:
-        if not 1 <= limit <= MAX_PAGE:
-            raise InvalidInput(
-                "Tamanho de página inválido.", [FieldError("limite", f"deve estar entre 1 e {MAX_PAGE}")]
-            )
-        page = self._tramites.pending_for(caller.agency_id, cursor, limit)
-        items = [p for t in page.items if (p := pendency_for(t, caller.agency_id)) is not None]
-        return Page(items, page.cursor)
+    # --- receiving ----------------------------------------------------------------------------------
 
     def get(self, caller: Caller, idt: str) -> TramiteView:
         """A party's view; the receiver's read of a trâmite in state 2 moves it to 3 (metadados recebidos)."""
         tramite = self._party(caller, idt)
         if Role.DESTINATARIO in tramite.roles_of(caller.agency_id):
-            moved = fetch_metadata(tramite, Actor(caller.agency_id, caller.client_id), self._clock.now())
-            if moved is not tramite:
-                tramite = self._tramites.save(moved)
+            by = self._actor(caller)
+            tramite = self._update(tramite, lambda t: fetch_metadata(t, by, self._clock.now()))
         record = self._record(idt)
         document = self._blobs.read(blob_key(record["manifesto"]))
         if document is None:
             raise NotFound(f"O manifesto do trâmite {idt} não está no barramento.")
         return TramiteView(tramite, json.loads(document), record["manifesto"], _receipt(record))
+
+    def download(self, caller: Caller, idt: str, sha256: str) -> ComponentDownload:
+        """A presigned GET of one component. The receiver's downloads are recorded in state 3, and the
+        last one moves the trâmite to 4; the sender may download too, once the bus has them all."""
+        tramite = self._party(caller, idt)
+        components = {item["sha256"]: item for item in self._record(idt)["componentes"]}
+        if sha256 not in components:
+            raise NotFound(f"O trâmite {idt} não tem um componente digital com o SHA-256 {sha256}.")
+        if Role.DESTINATARIO in tramite.roles_of(caller.agency_id):
+            by = self._actor(caller)
+            hashes = frozenset(components)
+            tramite = self._update(
+                tramite, lambda t: fetch_component(t, sha256, hashes, by, self._clock.now())
+            )
+        elif tramite.state is TramiteState.INICIADO:
+            raise IllegalTransition(
+                idt,
+                tramite.state,
+                Action.FETCH_COMPONENTS,
+                f"O trâmite {idt} ainda espera os componentes digitais: baixe-os depois da custódia "
+                "(estado 2).",
+            )
+        item = components[sha256]
+        url = self._blobs.presign_get(blob_key(sha256), item["nome"], item["tipoMidia"], DOWNLOAD_EXPIRES)
+        return ComponentDownload(sha256, item["tamanho"], url, DOWNLOAD_EXPIRES, tramite)
+
+    def conclude(self, caller: Caller, idt: str) -> Tramite:
+        """4 -> 5: the bus builds the recibo de conclusão over the trâmite and its components' hashes,
+        stamps it with the platform key and stores it with the move, in one conditional write."""
+        tramite = self._party(caller, idt)
+        by = self._actor(caller)
+        check_move(tramite, Action.SEND_RECEIPT, by)  # before the signing call, which costs
+        hashes = [item["sha256"] for item in self._record(idt)["componentes"]]
+        now = self._clock.now()
+        canonical = ReceiptRecord.for_tramite(tramite, hashes, now).to_canonical()
+        issued = IssuedReceipt(canonical, self._signer.sign(canonical))
+        return self._update(tramite, lambda t: send_receipt(t, by, now, issued))
+
+    def refuse(self, caller: Caller, idt: str, refusal: Refusal) -> Tramite:
+        """2-4 -> 8, with the motivo and justificativa the sender will see."""
+        by = self._actor(caller)
+        return self._update(self._party(caller, idt), lambda t: refuse(t, by, self._clock.now(), refusal))
+
+    # --- closing ------------------------------------------------------------------------------------
+
+    def receipt(self, caller: Caller, idt: str) -> Tramite:
+        """The trâmite with its recibo de conclusão. The sender's first fetch moves 5 -> 6 (the process
+        is delivered); the receiver may read the receipt it sent, without a move."""
+        tramite = self._party(caller, idt)
+        if Role.REMETENTE in tramite.roles_of(caller.agency_id):
+            by = self._actor(caller)
+            return self._update(tramite, lambda t: fetch_receipt(t, by, self._clock.now()))
+        if tramite.receipt is None:
+            raise IllegalTransition(
+                idt,
+                tramite.state,
+                Action.FETCH_RECEIPT,
+                f"O trâmite {idt} está em '{tramite.state.label}' ({tramite.state.value}): ainda não "
+                "tem recibo de conclusão.",
+            )
+        return tramite
+
+    def acknowledge_refusal(self, caller: Caller, idt: str) -> Tramite:
+        """8 -> 9: the sender saw the refusal; its process is unlocked."""
+        by = self._actor(caller)
+        return self._update(self._party(caller, idt), lambda t: acknowledge_refusal(t, by, self._clock.now()))
+
+    def cancel(self, caller: Caller, idt: str) -> Tramite:
+        """1-4 -> 7 by the sender."""
+        by = self._actor(caller)
+        return self._update(self._party(caller, idt), lambda t: cancel(t, by, self._clock.now()))
+
+    def cancel_stalled(self, batch: int = 50) -> list[str]:
+        """The schedule's work: every trâmite in 1-4 past its deadline goes to 10. A trâmite that moved
+        meanwhile is left alone (its deadline moved with it). Returns the IDTs cancelled."""
+        now = self._clock.now()
+        cancelled: list[str] = []
+        cursor: str | None = None
+        while True:
+            page = self._tramites.due_for_auto_cancel(now, cursor, batch)
+            for due in page.items:
+                try:
+                    self._tramites.save(auto_cancel(due, now, self._auto_cancel_days))
+                except Conflict:
+                    continue  # changed since the index was read: the next run sees its new deadline
+                cancelled.append(due.idt)
+            cursor = page.cursor
+            if cursor is None:
+                return cancelled
+
+    # --- reads --------------------------------------------------------------------------------------
+
+    def pendencies(
+        self, caller: Caller, cursor: str | None = None, limit: int = 50, wait: int = 0
+    ) -> Page[Pendency]:
+        """The caller's pendências. With `wait` (seconds, up to MAX_WAIT) and nothing pending, the
+        request stays open, polling the index, until something arrives or the time is up."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(
+                "Tamanho de página inválido.", [FieldError("limite", f"deve estar entre 1 e {MAX_PAGE}")]
+            )
+        if not 0 <= wait <= MAX_WAIT:
+            raise InvalidInput(
+                "Espera inválida.", [FieldError("espera", f"deve estar entre 0 e {MAX_WAIT} segundos")]
+            )
+        polls = math.ceil(wait / POLL_EVERY)
+        while True:
+            page = self._tramites.pending_for(caller.agency_id, cursor, limit)
+            items = [p for t in page.items if (p := pendency_for(t, caller.agency_id)) is not None]
+            if items or page.cursor or polls <= 0:
+                return Page(items, page.cursor)
+            polls -= 1
+            self._sleep(POLL_EVERY)
+
+    def find(
+        self,
+        caller: Caller,
+        *,
+        idt: str | None = None,
+        nre: str | None = None,
+        nup: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[Tramite]:
+        """The caller's trâmites of one IDT, NRE or NUP (exactly one), oldest first, each with its whole
+        state history. Trâmites between other agencies are left out."""
+        given = [name for name, value in (("idt", idt), ("nre", nre), ("nup", nup)) if value]
+        if len(given) != 1:
+            raise InvalidInput(
+                "Informe exatamente um filtro.",
+                [FieldError(name, "use um só: idt, nre ou nup") for name in given or ["idt", "nre", "nup"]],
+            )
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(
+                "Tamanho de página inválido.", [FieldError("limite", f"deve estar entre 1 e {MAX_PAGE}")]
+            )
+        if idt:
+            found = self._tramites.get(idt)
+            mine = found is not None and bool(found.roles_of(caller.agency_id))
+            return Page([found] if found is not None and mine else [], None)
+        if nre:
+            page = self._tramites.by_nre(nre, cursor, limit)
+        else:
+            page = self._tramites.by_nup("".join(c for c in nup or "" if c.isdigit()), cursor, limit)
+        return Page([t for t in page.items if t.roles_of(caller.agency_id)], page.cursor)
 
     def _party(self, caller: Caller, idt: str) -> Tramite:
         tramite = self._tramites.get(idt)
@@ -294,6 +499,28 @@ class Bus:
             raise tramite_not_found(idt)
         tramite.require_party(caller.agency_id)
         return tramite
+
+    @staticmethod
+    def _actor(caller: Caller) -> Actor:
+        return Actor(caller.agency_id, caller.client_id)
+
+    def _update(self, tramite: Tramite, move: Callable[[Tramite], Tramite]) -> Tramite:
+        """Applies `move` and saves it on the version read; when another write got there first, reads
+        again and re-applies (the domain then decides: same result, no-op, or a 409 naming the state
+        the other write left). No write when the move changes nothing."""
+        for _ in range(MOVE_ATTEMPTS - 1):
+            moved = move(tramite)
+            if moved is tramite:
+                return tramite
+            try:
+                return self._tramites.save(moved)
+            except Conflict:
+                fresh = self._tramites.get(tramite.idt)
+                if fresh is None:
+                    raise tramite_not_found(tramite.idt) from None
+                tramite = fresh
+        moved = move(tramite)
+        return tramite if moved is tramite else self._tramites.save(moved)
 
     # --- the per-trâmite record ------------------------------------------------------------------
 

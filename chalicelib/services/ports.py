@@ -101,7 +101,7 @@ class ProcessWrite:
     entry: HistoryEntry
     open_units: tuple[OpenUnit, ...] = ()
     close_units: tuple[str, ...] = ()
-    relations: tuple[tuple[str, str], ...] = ()  # (kind, other nup)
+    relations: tuple[tuple[str, str], ...] = ()  # (kind, other nup of the same agency)
     # Documents pillar: documents added or changed (version = the one read; 0 for a new one), the
     # document numbers the change takes, and the pending uploads it consumes.
     documents: tuple[Document, ...] = ()
@@ -121,8 +121,16 @@ class InboxItem:
 
 
 class ProcessRepository(Protocol):
-    def get(self, nup: str) -> Process | None:
-        """The process with its open units and relations, in one query."""
+    """Processes, each identified by (agency, NUP): the bus imports a process into another agency of
+    the platform under the same NUP, and the two copies are independent processes."""
+
+    def get(self, agency_id: str, nup: str) -> Process | None:
+        """The agency's process with its open units and relations, in one query."""
+        ...
+
+    def copies(self, nup: str) -> list[Process]:
+        """Every agency's copy of a NUP (public tracking, the bus's import), ordered by agency id.
+        Through an eventually consistent index: a copy created a moment ago may be missing."""
         ...
 
     def last_sequence(self, unit_code: str, year: int) -> int:
@@ -139,13 +147,14 @@ class ProcessRepository(Protocol):
         """Applies every write atomically; Conflict when any process changed since it was read."""
         ...
 
-    def history(self, nup: str, cursor: str | None, limit: int) -> Page[HistoryEntry]: ...
+    def history(self, agency_id: str, nup: str, cursor: str | None, limit: int) -> Page[HistoryEntry]: ...
 
     def inbox(self, unit_id: str, cursor: str | None, limit: int) -> Page[InboxItem]: ...
 
     def find_verification(self, code: str, crc: str) -> VerificationKey | None:
         """The signed document a verification code and CRC name, in one read by that key (the code
-        alone is not unique; the pair is); None when no document has them."""
+        alone is not unique; the pair is), with the agency whose copy of the process holds it; None
+        when no document has them."""
         ...
 
 
@@ -166,7 +175,9 @@ class EventRepository(Protocol):
         """Stores the event once; False (and no change) when its key is already stored."""
         ...
 
-    def for_process(self, nup: str) -> list[ProcessEvent]: ...
+    def for_process(self, agency_id: str, nup: str) -> list[ProcessEvent]:
+        """The events of one agency's copy of the process (see ProcessRepository)."""
+        ...
 
 
 # --- documents pillar ------------------------------------------------------------------------------
@@ -179,6 +190,7 @@ class VerificationKey:
 
     code: str
     crc: str
+    agency_id: str  # whose copy of the process: copies of a NUP hold different documents
     nup: str
     order: int
 
@@ -246,9 +258,10 @@ class BlobStore(Protocol):
         """A small object's bytes, whole (the bus's manifests and records); None when there is none."""
         ...
 
-    def inspect(self, key: str) -> StoredObject | None:
-        """Size, SHA-256 (whole object, or S3's composite for multipart) and first bytes of a stored
-        object; None when there is none."""
+    def inspect(self, key: str, *, sniff: bool = True) -> StoredObject | None:
+        """Size, SHA-256 (whole object, or S3's composite for multipart) and, with `sniff`, the first
+        bytes of a stored object (a ranged GET; the bus, which never looks inside, skips it); None
+        when there is none."""
         ...
 
     def discard(self, key: str) -> None:
@@ -281,8 +294,13 @@ class TramiteRepository(Protocol):
     """The bus's trâmites. At most one open trâmite (state 1 to 5 or 8) per NRE."""
 
     def add(self, tramite: Tramite) -> Tramite:
-        """Stores a new trâmite (version 0) and, unless it is already final, claims its NRE's open
-        trâmite; returns it at version 1. Conflict when the IDT exists or the NRE has an open trâmite."""
+        """add_all of one trâmite."""
+        ...
+
+    def add_all(self, tramites: Sequence[Tramite]) -> list[Tramite]:
+        """Stores the new trâmites of one send (version 0, open, one NRE, one per receiver) and claims
+        their NRE, atomically; returns them at version 1. Conflict when an IDT exists or the NRE already
+        has an open trâmite."""
         ...
 
     def get(self, idt: str) -> Tramite | None: ...

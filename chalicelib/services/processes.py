@@ -63,9 +63,9 @@ class Processes:
     # --- reads ------------------------------------------------------------------------------------
 
     def get(self, agency_id: str, nup: str) -> Process:
-        """The process, if it exists and belongs to the agency: another agency's answers 404."""
-        process = self._repository.get(nup)
-        if process is None or process.agency_id != agency_id:
+        """The agency's copy of the process: a NUP only another agency holds answers 404."""
+        process = self._repository.get(agency_id, nup)
+        if process is None or process.agency_id != agency_id:  # defence in depth: never another's copy
             raise process_not_found(nup)
         return process
 
@@ -81,14 +81,15 @@ class Processes:
             raise InvalidInput(
                 "Tamanho de página inválido.", [FieldError("limite", "deve estar entre 1 e 100")]
             )
-        page = self._repository.history(nup, cursor, limit)
-        return page, verify(self._whole_history(nup), process.history_seq, process.history_head)
+        page = self._repository.history(agency_id, nup, cursor, limit)
+        whole = self._whole_history(agency_id, nup)
+        return page, verify(whole, process.history_seq, process.history_head)
 
-    def _whole_history(self, nup: str) -> list[HistoryEntry]:
+    def _whole_history(self, agency_id: str, nup: str) -> list[HistoryEntry]:
         entries: list[HistoryEntry] = []
         cursor: str | None = None
         while True:
-            page = self._repository.history(nup, cursor, MAX_HISTORY_PAGE)
+            page = self._repository.history(agency_id, nup, cursor, MAX_HISTORY_PAGE)
             entries.extend(page.items)
             cursor = page.cursor
             if cursor is None:

@@ -102,7 +102,7 @@ class Signatures:
             crc=crc,
             updated_at=now,
         )
-        keys = (VerificationKey(code, crc, nup, order),) if first and code and crc else ()
+        keys = (VerificationKey(code, crc, process.agency_id, nup, order),) if first and code and crc else ()
         documents = tuple(signed if d.order == order else d for d in process.documents)
         label = document.label(document_kind(document.kind).name)
         write = self._processes.prepare_write(
@@ -119,9 +119,11 @@ class Signatures:
 
     def authenticity(self, code: str, crc: str) -> Authenticity:
         """The signed document a verification code and CRC name: one read by that key, then the
-        process as it is now (its access levels decide what the answer may show)."""
+        process as it is now (its access levels decide what the answer may show). The key names the
+        agency whose copy of the process holds the document: another copy of the same NUP (the bus
+        imports processes under their NUP) may hold other documents under the same order."""
         key = self._repository.find_verification(code, crc)
-        process = self._repository.get(key.nup) if key is not None else None
+        process = self._repository.get(key.agency_id, key.nup) if key is not None else None
         document = process.document(key.order) if process is not None and key is not None else None
         if (
             process is None

@@ -97,7 +97,7 @@ class S3BlobStore:
             return None
         return bytes(answer["Body"].read())
 
-    def inspect(self, key: str) -> StoredObject | None:
+    def inspect(self, key: str, *, sniff: bool = True) -> StoredObject | None:
         try:
             head = self._s3.head_object(Bucket=self._bucket, Key=key, ChecksumMode="ENABLED")
         except ClientError as error:
@@ -113,7 +113,8 @@ class S3BlobStore:
         if sha256 is None and self._compute_missing:
             computed, first = self._hash_whole(key)
             return StoredObject(size=size, head=first, sha256=computed, composite=composite)
-        return StoredObject(size=size, head=self._first_bytes(key, size), sha256=sha256, composite=composite)
+        head_bytes = self._first_bytes(key, size) if sniff else b""
+        return StoredObject(size=size, head=head_bytes, sha256=sha256, composite=composite)
 
     def _first_bytes(self, key: str, size: int) -> bytes:
         if size == 0:

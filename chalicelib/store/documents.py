@@ -21,6 +21,11 @@ from chalicelib.store.models import (
 META = "#M"
 
 
+def process_pk(agency_id: str, nup: str) -> str:
+    """A process's partition: one agency's copy of a NUP (another agency may hold its own copy)."""
+    return f"P#{agency_id}#{nup}"
+
+
 def document_sk(order: int) -> str:
     return f"D#{order:06d}"
 
@@ -44,7 +49,11 @@ def verification_sk(crc: str) -> str:
 
 def verification_item(key: VerificationKey) -> VerificationItem:
     return VerificationItem(
-        pk=verification_pk(key.code), sk=verification_sk(key.crc), nup=key.nup, ordem=key.order
+        pk=verification_pk(key.code),
+        sk=verification_sk(key.crc),
+        orgao_id=key.agency_id,
+        nup=key.nup,
+        ordem=key.order,
     )
 
 
@@ -52,6 +61,7 @@ def to_verification(item: VerificationItem) -> VerificationKey:
     return VerificationKey(
         code=item.pk.removeprefix("VER#"),
         crc=item.sk.removeprefix("CRC#"),
+        agency_id=item.orgao_id,
         nup=item.nup,
         order=int(item.ordem),
     )
@@ -82,10 +92,11 @@ def _signature(item: SignatureMap) -> Signature:
     )
 
 
-def document_item(document: Document) -> DocumentItem:
+def document_item(agency_id: str, document: Document) -> DocumentItem:
+    """The item of a document of the agency's copy of its process."""
     component = document.component
     item = DocumentItem(
-        pk=f"P#{document.nup}",
+        pk=process_pk(agency_id, document.nup),
         sk=document_sk(document.order),
         nup=document.nup,
         ordem=document.order,

@@ -10,14 +10,16 @@ from chalicelib.domain.events import ProcessEvent
 from chalicelib.store.models import EventItem
 
 
-def _pk(nup: str) -> str:
-    return f"E#{nup}"
+def _pk(agency_id: str, nup: str) -> str:
+    """Per process, i.e. per agency's copy of a NUP: each copy has its own history, numbered from 1,
+    so keying by the NUP alone would take one copy's events for redeliveries of the other's."""
+    return f"E#{agency_id}#{nup}"
 
 
 class DynamoEventRepository:
     def add(self, event: ProcessEvent, received_at: datetime) -> bool:
         item = EventItem(
-            pk=_pk(event.nup),
+            pk=_pk(event.agency_id, event.nup),
             seq=event.seq,
             em=event.at,
             orgao_id=event.agency_id,
@@ -36,7 +38,7 @@ class DynamoEventRepository:
             raise
         return True
 
-    def for_process(self, nup: str) -> list[ProcessEvent]:
+    def for_process(self, agency_id: str, nup: str) -> list[ProcessEvent]:
         return [
             ProcessEvent(
                 nup=nup,
@@ -49,5 +51,5 @@ class DynamoEventRepository:
                 access_level=int(i.nivel_acesso),
                 hash=i.hash,
             )
-            for i in EventItem.query(_pk(nup), consistent_read=True)
+            for i in EventItem.query(_pk(agency_id, nup), consistent_read=True)
         ]

@@ -19,7 +19,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -133,9 +133,12 @@ class ClientItem(Model):
 
 
 # --- processes pillar: one table, one partition per process ----------------------------------------
-# pk "P#<nup>" holds: "#M" the process, "#R#<nup>" its relations, "#U#<unit>" the units it is open in,
-# "D#<order>" its documents and "H#<seq>" its history. One Query with sk < "H" reads a process with its
-# documents; "H#" items are the history (and, through the table's stream, the events out).
+# A process is one agency's copy of a NUP: the bus imports a process into another agency of the
+# platform under the same NUP, and each copy lives on by itself. pk "P#<agency id>#<nup>" holds: "#M" the
+# process, "#R#<nup>" its relations (always with a process of the same agency), "#U#<unit>" the units it
+# is open in, "D#<order>" its documents and "H#<seq>" its history. One Query with sk < "H" reads a
+# process with its documents; "H#" items are the history (and, through the table's stream, the events
+# out). The "copias" index finds every agency's copy of a NUP.
 # pk "SEQ#<unit code>#<year>" holds the NUP sequence of a protocol unit; pk "NUM#<unit>#<espécie>#<year>"
 # the numbers of internal documents; pk "ENVIO#<id>" an external document's pending upload;
 # pk "VER#<verification code>", sk "CRC#<crc>" the public lookup key of a signed document.
@@ -178,6 +181,33 @@ class OpenUnitItem(Model):
     inbox = ProcessInbox()
 
 
+class ProcessCopies(GlobalSecondaryIndex["ProcessItem"]):
+    """Every agency's copy of a NUP. Sparse: only the "#M" items carry `copia_nup` (the other items
+    of a process carry `nup` too, so that attribute would index them all). Keys only: the meta item
+    is rewritten with every change, and a key-only index is not written when its keys stay put."""
+
+    class Meta:
+        index_name = "copias"
+        projection = KeysOnlyProjection()
+
+    copia_nup = UnicodeAttribute(hash_key=True)
+    orgao_id = UnicodeAttribute(range_key=True)
+
+
+class ProcessTable(Model):
+    """The processes table's schema (keys and every index), never written: each item kind below
+    declares only the index it is read through."""
+
+    class Meta(_Meta):
+        table_name = "processos"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+    inbox = ProcessInbox()
+    copies = ProcessCopies()
+
+
 class ProcessItem(Model):
     class Meta(_Meta):
         table_name = "processos"
@@ -200,7 +230,10 @@ class ProcessItem(Model):
     atualizado_em = UTCDateTimeAttribute()
     hist_seq = NumberAttribute(default=0)
     hist_head = UnicodeAttribute(default="")
+    copia_nup = UnicodeAttribute()  # = nup, only here: the key of the sparse "copias" index
     versao = VersionAttribute()
+
+    copies = ProcessCopies()
 
 
 class RelationItem(Model):
@@ -242,12 +275,12 @@ class SequenceItem(Model):
 
 
 class EventItem(Model):
-    """An event of the processes pillar, kept once per (nup, seq): the tracking pillar's input."""
+    """An event of the processes pillar, kept once per (agency, nup, seq): the tracking pillar's input."""
 
     class Meta(_Meta):
         table_name = "eventos"
 
-    pk = UnicodeAttribute(hash_key=True)  # "E#<nup>"
+    pk = UnicodeAttribute(hash_key=True)  # "E#<agency id>#<nup>"
     seq = NumberAttribute(range_key=True)
     em = UTCDateTimeAttribute()
     orgao_id = UnicodeAttribute()
@@ -272,7 +305,8 @@ class SignatureMap(MapAttribute[str, Any]):
 
 
 class DocumentItem(Model):
-    """A document of a process: pk "P#<nup>", sk "D#<order, 6 digits>" (read with the process)."""
+    """A document of a process: pk "P#<agency id>#<nup>", sk "D#<order, 6 digits>" (read with the
+    process)."""
 
     class Meta(_Meta):
         table_name = "processos"
@@ -338,22 +372,25 @@ class PendingUploadItem(Model):
 
 
 class VerificationItem(Model):
-    """The public lookup key of a signed document: pk "VER#<code>", sk "CRC#<crc>" -> (nup, order).
-    One GetItem answers a lookup; written once, with the first signature, never rewritten."""
+    """The public lookup key of a signed document: pk "VER#<code>", sk "CRC#<crc>" -> (agency, nup,
+    order), i.e. the document of one agency's copy of the process. One GetItem answers a lookup; written
+    once, with the first signature, never rewritten."""
 
     class Meta(_Meta):
         table_name = "processos"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
+    orgao_id = UnicodeAttribute()
     nup = UnicodeAttribute()
     ordem = NumberAttribute()
 
 
 # --- bus pillar: one item per trâmite, plus one guard item per NRE with an open trâmite -----------------
 # pk "T#<idt>": the trâmite, its whole state history in the item (a trâmite has at most a dozen
-# changes), its refusal when refused. pk "NRE#<nre>": the NRE's open-trâmite guard, claimed in the
-# transaction that creates a trâmite and deleted in the one that moves it to a final state (6, 7, 9, 10).
+# changes), its refusal when refused, its recibo de conclusão from state 5. pk "NRE#<nre>": the NRE's
+# open-trâmite guard, claimed in the transaction that creates a send's trâmites (one per receiver) and
+# released, IDT by IDT, in the ones that move them to a final state (6, 7, 9, 10).
 # Indexes: by NRE and by NUP (ordered by creation); pendências, sparse, keyed by the agency the trâmite
 # waits for (ordered by last state change); automatic cancel, sparse, keyed by its deadline.
 
@@ -376,6 +413,16 @@ class StateChangeMap(MapAttribute[str, Any]):
 class RefusalMap(MapAttribute[str, Any]):
     motivo = UnicodeAttribute()
     justificativa = UnicodeAttribute(null=True)
+
+
+class IssuedReceiptMap(MapAttribute[str, Any]):
+    """The recibo de conclusão: the stamped bytes (base64) and the stamp."""
+
+    registro = UnicodeAttribute()
+    algoritmo = UnicodeAttribute()
+    chave = UnicodeAttribute()
+    assinatura = UnicodeAttribute()
+    data = UTCDateTimeAttribute()
 
 
 class TramitesByNre(GlobalSecondaryIndex["TramiteItem"]):
@@ -435,6 +482,8 @@ class TramiteItem(Model):
     estado = NumberAttribute()  # the current state (the last of `historico`), for readers of the table
     historico = ListAttribute(of=StateChangeMap)
     recusa = RefusalMap(null=True)
+    baixados = UnicodeSetAttribute(null=True)  # SHA-256 of the components the receiver downloaded
+    recibo = IssuedReceiptMap(null=True)  # the recibo de conclusão, states 5 and 6
     ordem = UnicodeAttribute()  # "<created at>#<idt>"
     mudanca = UnicodeAttribute()  # "<last state change at>#<idt>"
     pendente = UnicodeAttribute(null=True)  # the agency the trâmite waits for
@@ -449,20 +498,21 @@ class TramiteItem(Model):
 
 
 class OpenTramiteGuard(Model):
-    """The open trâmite of an NRE: pk "NRE#<nre>", `dono` its IDT."""
+    """The open trâmites of an NRE: pk "NRE#<nre>", `abertos` their IDTs (one send may open several,
+    one per receiver). Absent or without `abertos` (DynamoDB drops an emptied set): the NRE is free."""
 
     class Meta(_Meta):
         table_name = "tramites"
 
     pk = UnicodeAttribute(hash_key=True)
-    dono = UnicodeAttribute()
+    abertos = UnicodeSetAttribute(null=True)
 
 
 # The model whose schema defines each table, by the settings field holding the table's name.
 TABLE_MODELS: dict[str, type[Model]] = {
     "table_estruturas": StructureItem,
     "table_clientes": ClientItem,
-    "table_processos": OpenUnitItem,  # pk/sk and the inbox index: the same for every item kind
+    "table_processos": ProcessTable,
     "table_eventos": EventItem,
     "table_tramites": TramiteItem,
 }
@@ -470,6 +520,7 @@ _BOUND: dict[str, tuple[type[Model], ...]] = {
     "table_estruturas": (StructureItem, ProtocolCodeGuard, Counter),
     "table_clientes": (ClientItem,),
     "table_processos": (
+        ProcessTable,
         OpenUnitItem,
         ProcessItem,
         RelationItem,

@@ -20,6 +20,7 @@ from chalicelib.store.documents import (
     document_item,
     number_condition,
     number_item,
+    process_pk,
     to_document,
     to_verification,
     upload_key_item,
@@ -43,10 +44,6 @@ META = "#M"
 RELATED, MERGED = "relacionado", "anexo"
 
 
-def _pk(nup: str) -> str:
-    return f"P#{nup}"
-
-
 def _sequence_pk(unit_code: str, year: int) -> str:
     return f"SEQ#{unit_code}#{year}"
 
@@ -57,9 +54,10 @@ def _history_sk(seq: int) -> str:
 
 def _process_item(process: Process) -> ProcessItem:
     item = ProcessItem(
-        pk=_pk(process.nup),
+        pk=process_pk(process.agency_id, process.nup),
         sk=META,
         nup=process.nup,
+        copia_nup=process.nup,
         orgao_id=process.agency_id,
         unidade_geradora=process.opening_unit_id,
         tipo=process.process_type,
@@ -84,7 +82,7 @@ def _process_item(process: Process) -> ProcessItem:
 def _open_unit_item(process: Process, unit: OpenUnit) -> OpenUnitItem:
     nup = process.nup
     return OpenUnitItem(
-        pk=_pk(nup),
+        pk=process_pk(process.agency_id, nup),
         sk=f"#U#{unit.unit_id}",
         nup=nup,
         tipo=process.process_type,
@@ -110,7 +108,7 @@ def _open_unit(item: OpenUnitItem) -> OpenUnit:
 
 def _history_item(entry: HistoryEntry, process: Process) -> HistoryItem:
     return HistoryItem(
-        pk=_pk(entry.nup),
+        pk=process_pk(process.agency_id, entry.nup),
         sk=_history_sk(entry.seq),
         nup=entry.nup,
         seq=entry.seq,
@@ -175,7 +173,7 @@ class DynamoProcessRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def get(self, nup: str) -> Process | None:
+    def get(self, agency_id: str, nup: str) -> Process | None:
         meta: ProcessItem | None = None
         units: list[OpenUnit] = []
         relations: list[RelationItem] = []
@@ -186,7 +184,7 @@ class DynamoProcessRepository:
         start: dict[str, Any] | None = None
         while True:
             page = ProcessItem._get_connection().query(
-                _pk(nup),
+                process_pk(agency_id, nup),
                 range_key_condition=ProcessItem.sk < "H",
                 consistent_read=True,
                 exclusive_start_key=start,
@@ -205,6 +203,15 @@ class DynamoProcessRepository:
             if not start:
                 break
         return None if meta is None else _process(meta, units, relations, documents)
+
+    def copies(self, nup: str) -> list[Process]:
+        # The index gives the agencies (keys only); each copy is then read whole and strongly
+        # consistent. A NUP has a copy in a handful of agencies at most.
+        found = [
+            self.get(item.orgao_id, nup)
+            for item in ProcessItem.copies.query(nup, attributes_to_get=["pk", "sk", "orgao_id"])
+        ]
+        return [process for process in found if process is not None]
 
     def last_sequence(self, unit_code: str, year: int) -> int:
         try:
@@ -247,6 +254,7 @@ class DynamoProcessRepository:
 
     def _add(self, transaction: TransactWrite, write: ProcessWrite, *, new: bool) -> None:
         process = write.process
+        pk = process_pk(process.agency_id, process.nup)
         item = _process_item(process if not new else process.changed(version=0))
         transaction.save(item)  # the version attribute adds the optimistic-locking condition
         transaction.save(_history_item(write.entry, process), condition=HistoryItem.sk.does_not_exist())
@@ -257,13 +265,11 @@ class DynamoProcessRepository:
             if unit.unit_id not in opened and unit.unit_id not in write.close_units:
                 transaction.save(_open_unit_item(process, unit))
         for unit_id in write.close_units:
-            transaction.delete(
-                OpenUnitItem(pk=_pk(process.nup), sk=f"#U#{unit_id}"), condition=OpenUnitItem.sk.exists()
-            )
-        for kind, other in write.relations:
-            transaction.save(RelationItem(pk=_pk(process.nup), sk=f"#R#{other}", tipo=kind, outro=other))
+            transaction.delete(OpenUnitItem(pk=pk, sk=f"#U#{unit_id}"), condition=OpenUnitItem.sk.exists())
+        for kind, other in write.relations:  # the other process is the same agency's
+            transaction.save(RelationItem(pk=pk, sk=f"#R#{other}", tipo=kind, outro=other))
         for document in write.documents:  # the version attribute guards new and changed documents
-            transaction.save(document_item(document))
+            transaction.save(document_item(process.agency_id, document))
         for upload_id in write.finished_uploads:
             transaction.delete(upload_key_item(upload_id), condition=PendingUploadItem.pk.exists())
         for key in write.verifications:  # written once: a (code, CRC) pair never points elsewhere
@@ -274,10 +280,11 @@ class DynamoProcessRepository:
             return Conflict("O processo foi alterado por outra operação ao mesmo tempo; releia-o e repita.")
         raise error
 
-    def history(self, nup: str, cursor: str | None, limit: int) -> Page[HistoryEntry]:
-        start = cursors.decode(cursor, ("historico", nup), {"pk", "sk"})
+    def history(self, agency_id: str, nup: str, cursor: str | None, limit: int) -> Page[HistoryEntry]:
+        query = ("historico", agency_id, nup)  # a cursor is good only for the copy it was given for
+        start = cursors.decode(cursor, query, {"pk", "sk"})
         results = HistoryItem.query(
-            _pk(nup),
+            process_pk(agency_id, nup),
             range_key_condition=HistoryItem.sk.startswith("H#"),
             last_evaluated_key=start,
             limit=limit,
@@ -285,7 +292,7 @@ class DynamoProcessRepository:
             consistent_read=True,
         )
         items = [_history_entry(i) for i in results]
-        return Page(items, cursors.encode(results.last_evaluated_key, ("historico", nup)))
+        return Page(items, cursors.encode(results.last_evaluated_key, query))
 
     def find_verification(self, code: str, crc: str) -> VerificationKey | None:
         try:

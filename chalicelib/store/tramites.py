@@ -10,6 +10,8 @@ The listings are index queries, never Scans; the pendências and automatic-cance
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +25,7 @@ from chalicelib.domain.bus import (
     AUTO_CANCEL_DAYS,
     Actor,
     Address,
+    IssuedReceipt,
     Refusal,
     RefusalReason,
     StateChange,
@@ -32,11 +35,13 @@ from chalicelib.domain.bus import (
     pending_agency,
 )
 from chalicelib.domain.errors import Conflict
+from chalicelib.domain.signatures import Stamp
 from chalicelib.services.ports import Page
 from chalicelib.store import cursors
 from chalicelib.store.models import (
     AUTO_CANCEL_LIST,
     ActorMap,
+    IssuedReceiptMap,
     OpenTramiteGuard,
     RefusalMap,
     StateChangeMap,
@@ -44,6 +49,7 @@ from chalicelib.store.models import (
 )
 
 _CONDITION_FAILED = "ConditionalCheckFailed"
+MAX_TRAMITES_PER_SEND = 20  # receivers of one send: one transaction holds them and the NRE guard
 _TABLE_KEY = "pk"
 
 
@@ -74,6 +80,22 @@ def _refusal_map(refusal: Refusal) -> RefusalMap:
     return RefusalMap(motivo=refusal.reason.value, justificativa=refusal.justification)  # type: ignore[no-untyped-call]
 
 
+def _receipt_map(receipt: IssuedReceipt) -> IssuedReceiptMap:
+    stamp = receipt.stamp
+    return IssuedReceiptMap(  # type: ignore[no-untyped-call]
+        registro=base64.b64encode(receipt.canonical).decode("ascii"),
+        algoritmo=stamp.algorithm,
+        chave=stamp.key_id,
+        assinatura=stamp.signature,
+        data=stamp.stamped_at,
+    )
+
+
+def _receipt(item: IssuedReceiptMap) -> IssuedReceipt:
+    stamp = Stamp(item.algoritmo, item.chave, item.assinatura, item.data)
+    return IssuedReceipt(base64.b64decode(item.registro), stamp)
+
+
 def to_item(tramite: Tramite, auto_cancel_days: int = AUTO_CANCEL_DAYS) -> TramiteItem:
     deadline = auto_cancel_at(tramite, auto_cancel_days)
     refusal = tramite.refusal
@@ -91,6 +113,8 @@ def to_item(tramite: Tramite, auto_cancel_days: int = AUTO_CANCEL_DAYS) -> Trami
         estado=int(tramite.state),
         historico=[_change_map(change) for change in tramite.history],
         recusa=_refusal_map(refusal) if refusal else None,
+        baixados=set(tramite.fetched) or None,
+        recibo=_receipt_map(tramite.receipt) if tramite.receipt else None,
         ordem=f"{_moment(tramite.created_at)}#{tramite.idt}",
         mudanca=f"{_moment(tramite.updated_at)}#{tramite.idt}",
         pendente=pending_agency(tramite),
@@ -123,6 +147,8 @@ def to_domain(item: TramiteItem) -> Tramite:
         refusal=(
             Refusal(RefusalReason(item.recusa.motivo), item.recusa.justificativa) if item.recusa else None
         ),
+        fetched=frozenset(item.baixados or ()),
+        receipt=_receipt(item.recibo) if item.recibo else None,
         version=int(item.versao or 0),
     )
 
@@ -137,30 +163,41 @@ class DynamoTramiteRepository:
         self._auto_cancel_days = auto_cancel_days
 
     def add(self, tramite: Tramite) -> Tramite:
-        if tramite.version:
-            raise ValueError("add stores a new trâmite (version 0); use save for a move")
-        item = to_item(tramite, self._auto_cancel_days)
+        return self.add_all([tramite])[0]
+
+    def add_all(self, tramites: Sequence[Tramite]) -> list[Tramite]:
+        nres = {t.nre for t in tramites}
+        if not tramites or len(nres) != 1 or any(t.version or t.state.final for t in tramites):
+            raise ValueError("add_all stores the new, open trâmites of one send (one NRE, version 0)")
+        if len(tramites) > MAX_TRAMITES_PER_SEND:
+            raise ValueError(f"at most {MAX_TRAMITES_PER_SEND} trâmites in one send")
+        nre = tramites[0].nre
         try:
             with TransactWrite(connection=self._connection) as transaction:
-                transaction.save(item, condition=TramiteItem.pk.does_not_exist())
-                if not tramite.state.final:
-                    guard = OpenTramiteGuard(pk=_guard_pk(tramite.nre), dono=tramite.idt)
-                    transaction.save(guard, condition=OpenTramiteGuard.pk.does_not_exist())
+                for tramite in tramites:
+                    item = to_item(tramite, self._auto_cancel_days)
+                    transaction.save(item, condition=TramiteItem.pk.does_not_exist())
+                guard = OpenTramiteGuard(pk=_guard_pk(nre), abertos={t.idt for t in tramites})
+                free = OpenTramiteGuard.pk.does_not_exist() | OpenTramiteGuard.abertos.does_not_exist()
+                transaction.save(guard, condition=free)
         except TransactWriteError as error:
             reasons = _reasons(error)
-            if reasons and reasons[0] == _CONDITION_FAILED:
-                raise Conflict(f"O trâmite {tramite.idt} já existe.") from error
-            if len(reasons) > 1 and reasons[1] == _CONDITION_FAILED:
-                raise self._nre_taken(tramite.nre) from error
+            taken = [
+                t.idt for t, reason in zip(tramites, reasons, strict=False) if reason == _CONDITION_FAILED
+            ]
+            if taken:
+                raise Conflict(f"O trâmite {taken[0]} já existe.") from error
+            if len(reasons) > len(tramites) and reasons[len(tramites)] == _CONDITION_FAILED:
+                raise self._nre_taken(nre) from error
             raise
-        return replace(tramite, version=1)
+        return [replace(t, version=1) for t in tramites]
 
     def _nre_taken(self, nre: str) -> Conflict:
         try:
-            owner = OpenTramiteGuard.get(_guard_pk(nre), consistent_read=True).dono
+            owners = sorted(OpenTramiteGuard.get(_guard_pk(nre), consistent_read=True).abertos or ())
         except OpenTramiteGuard.DoesNotExist:
-            owner = None
-        which = f" (trâmite {owner})" if owner else ""
+            owners = []
+        which = f" ({', '.join(owners)})" if owners else ""
         return Conflict(
             f"Já existe um trâmite aberto para o NRE {nre}{which}: aguarde a sua conclusão, cancele-o ou "
             "dê ciência da recusa antes de iniciar outro."
@@ -180,9 +217,12 @@ class DynamoTramiteRepository:
             if tramite.state.final:
                 with TransactWrite(connection=self._connection) as transaction:
                     transaction.save(item)
-                    # Released by its owner only; already gone is fine (e.g. a no-op move saved again).
-                    released = (OpenTramiteGuard.dono == tramite.idt) | OpenTramiteGuard.pk.does_not_exist()
-                    transaction.delete(OpenTramiteGuard(pk=_guard_pk(tramite.nre)), condition=released)
+                    # Releases this trâmite only (a send may hold the NRE for several receivers);
+                    # releasing twice, or a guard already gone, is harmless.
+                    transaction.update(
+                        OpenTramiteGuard(pk=_guard_pk(tramite.nre)),
+                        actions=[OpenTramiteGuard.abertos.delete({tramite.idt})],
+                    )
             else:
                 item.save()
         except TransactWriteError as error:

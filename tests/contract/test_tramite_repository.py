@@ -17,6 +17,7 @@ from chalicelib.domain.bus import (
     BUS,
     Actor,
     Address,
+    IssuedReceipt,
     Refusal,
     RefusalReason,
     Tramite,
@@ -24,6 +25,7 @@ from chalicelib.domain.bus import (
     acknowledge_refusal,
     cancel,
     complete_upload,
+    fetch_component,
     fetch_components,
     fetch_metadata,
     fetch_receipt,
@@ -32,6 +34,7 @@ from chalicelib.domain.bus import (
     start,
 )
 from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.signatures import Stamp
 from chalicelib.services.ports import TramiteRepository
 from chalicelib.store.models import bind_models
 from chalicelib.store.tramites import DynamoTramiteRepository
@@ -44,6 +47,7 @@ T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SENDER = Actor("100", "cliente-100", "maria")
 RECEIVER = Actor("200", "cliente-200")
 NUP = "23037001462202165"
+RECEIPT = IssuedReceipt(b'{"formato":"x"}', Stamp("ECDSA_SHA_256", "chave-1", "c2lnbg==", T0))
 REFUSAL = Refusal(
     RefusalReason.OUTRO, "Espécie não aceita nesta unidade; reenvie como Ofício. Ação: nenhuma."
 )
@@ -170,7 +174,7 @@ def test_a_duplicate_idt_is_a_conflict(repo: TramiteRepository) -> None:
         pytest.param(
             lambda r, t: r.save(
                 fetch_receipt(
-                    r.save(send_receipt(to_receipt_stage(r, t), RECEIVER, T0 + timedelta(hours=1))),
+                    r.save(send_receipt(to_receipt_stage(r, t), RECEIVER, T0 + timedelta(hours=1), RECEIPT)),
                     SENDER,
                     T0 + timedelta(hours=2),
                 )
@@ -197,7 +201,7 @@ def test_one_open_tramite_per_nre_until_it_reaches_a_final_state(
 
 def test_a_state_that_is_not_final_keeps_the_nre_claimed(repo: TramiteRepository) -> None:
     tramite = to_receipt_stage(repo, repo.add(new("IDT-1")))
-    repo.save(send_receipt(tramite, RECEIVER, T0 + timedelta(hours=1)))  # 5: open
+    repo.save(send_receipt(tramite, RECEIVER, T0 + timedelta(hours=1), RECEIPT))  # 5: open
     with pytest.raises(Conflict, match="trâmite aberto"):
         repo.add(new("IDT-2"))
 
@@ -216,7 +220,7 @@ def test_a_stale_version_is_a_conflict(repo: TramiteRepository) -> None:
 
 def test_a_receipt_and_a_refusal_from_the_same_read_exactly_one_wins(repo: TramiteRepository) -> None:
     read = to_receipt_stage(repo, repo.add(new("IDT-1")))
-    repo.save(send_receipt(read, RECEIVER, T0 + timedelta(hours=1)))
+    repo.save(send_receipt(read, RECEIVER, T0 + timedelta(hours=1), RECEIPT))
     with pytest.raises(Conflict):
         repo.save(refuse(read, RECEIVER, T0 + timedelta(hours=1), REFUSAL))
     assert repo.get("IDT-1").state is TramiteState.RECIBO_ENVIADO
@@ -276,6 +280,7 @@ def test_pendencies_list_the_agency_that_must_act_and_drop_what_needs_no_action(
                                        RECEIVER, T0 + timedelta(hours=2))),
             RECEIVER,
             T0 + timedelta(hours=3),
+            RECEIPT,
         )
     )  # fmt: skip
     assert collect(lambda c: repo.pending_for("200", c, 2)) == ["IDT-3", "IDT-2", "IDT-4"]
@@ -338,7 +343,7 @@ def test_a_racing_receipt_and_refusal_exactly_one_wins(dynamodb_local_endpoint: 
     for round_ in range(rounds):
         read = to_receipt_stage(repo, repo.add(new(f"IDT-{round_}", f"NRE-{round_}")))
         at = T0 + timedelta(hours=1)
-        moves = [send_receipt(read, RECEIVER, at), refuse(read, RECEIVER, at, REFUSAL)]
+        moves = [send_receipt(read, RECEIVER, at, RECEIPT), refuse(read, RECEIVER, at, REFUSAL)]
         outcomes: dict[int, str] = {}
 
         def work(index: int, moves: list[Tramite] = moves, outcomes: dict[int, str] = outcomes) -> None:
@@ -376,3 +381,44 @@ def test_racing_cancels_release_the_nre_once(dynamodb_local_endpoint: str) -> No
     repo.add(new("IDT-2", "NRE-1"))
     with pytest.raises(Conflict, match="trâmite aberto"):
         repo.add(new("IDT-3", "NRE-1"))
+
+
+# --- one send to several receivers; what a trâmite carries --------------------------------------------
+
+
+def test_a_send_to_several_receivers_holds_the_nre_until_every_tramite_is_final(
+    repo: TramiteRepository,
+) -> None:
+    first, second = repo.add_all([new("IDT-A", "NRE-1"), new("IDT-B", "NRE-1", receiver="300")])
+    assert (first.version, second.version) == (1, 1)
+    with pytest.raises(Conflict, match=r"NRE NRE-1 \(IDT-A, IDT-B\)"):
+        repo.add(new("IDT-C", "NRE-1"))
+    repo.save(cancel(first, SENDER, T0 + timedelta(hours=1)))
+    with pytest.raises(Conflict, match=r"NRE NRE-1 \(IDT-B\)"):
+        repo.add(new("IDT-C", "NRE-1"))
+    repo.save(cancel(second, SENDER, T0 + timedelta(hours=1)))
+    assert repo.add(new("IDT-C", "NRE-1")).version == 1
+
+
+def test_a_send_is_stored_whole_or_not_at_all(repo: TramiteRepository) -> None:
+    repo.add(new("IDT-B", "NRE-9"))
+    with pytest.raises(Conflict, match="O trâmite IDT-B já existe"):
+        repo.add_all([new("IDT-A", "NRE-1"), new("IDT-B", "NRE-1", receiver="300")])
+    assert repo.get("IDT-A") is None
+    assert repo.add(new("IDT-C", "NRE-1")).version == 1  # the NRE was never claimed
+
+
+def test_downloads_and_the_receipt_are_stored_with_the_tramite(repo: TramiteRepository) -> None:
+    receiver = Actor("200", "cliente")
+    hashes = frozenset({"a" * 43 + "=", "b" * 43 + "="})
+    tramite = repo.save(complete_upload(repo.add(new("IDT-1")), T0 + timedelta(minutes=1)))
+    tramite = repo.save(fetch_metadata(tramite, receiver, T0 + timedelta(minutes=2)))
+    tramite = repo.save(fetch_component(tramite, "a" * 43 + "=", hashes, receiver, T0))
+    assert repo.get("IDT-1") == tramite
+    assert tramite.fetched == {"a" * 43 + "="}
+    tramite = repo.save(fetch_component(tramite, "b" * 43 + "=", hashes, receiver, T0))
+    assert tramite.state is TramiteState.COMPONENTES_RECEBIDOS
+    done = repo.save(send_receipt(tramite, receiver, T0 + timedelta(hours=1), RECEIPT))
+    stored = repo.get("IDT-1")
+    assert stored == done
+    assert stored.receipt == RECEIPT

@@ -93,13 +93,13 @@ def confirm(api: Api, token: str, idt: str) -> Any:
 def test_send_upload_confirm_pendency_and_receiver_read(api: Api, tokens: dict[str, str]) -> None:
     sent = send(api, tokens["inss"], manifest(PDF, ANNEX))
     assert sent.status_code == 201, sent.body
-    tramite = sent.json["tramite"]
+    [tramite] = sent.json["tramites"]
     idt = tramite["idt"]
     assert tramite["estado"] == 1
     assert tramite["nup"] == NUP
     assert tramite["nre"]
     assert sorted(c["sha256"] for c in sent.json["componentesPendentes"]) == sorted([b64(PDF), b64(ANNEX)])
-    assert sent.json["confirmacao"] == f"/barramento/tramites/{idt}/componentes/confirmacao"
+    assert sent.json["confirmacoes"] == [f"/barramento/tramites/{idt}/componentes/confirmacao"]
 
     # Nothing uploaded yet: 409 listing both.
     early = assert_problem(confirm(api, tokens["inss"], idt), 409, "conflito")
@@ -152,7 +152,7 @@ def test_send_upload_confirm_pendency_and_receiver_read(api: Api, tokens: dict[s
 def test_components_already_held_are_not_requested(api: Api, tokens: dict[str, str]) -> None:
     first = send(api, tokens["inss"], manifest(PDF))
     upload_all(first.json, PDF)
-    assert confirm(api, tokens["inss"], first.json["tramite"]["idt"]).status_code == 200
+    assert confirm(api, tokens["inss"], first.json["tramites"][0]["idt"]).status_code == 200
     second = send(api, tokens["inss"], manifest(PDF, ANNEX, nup=OTHER_NUP))
     assert second.status_code == 201, second.body
     assert [c["sha256"] for c in second.json["componentesPendentes"]] == [b64(ANNEX)]
@@ -160,7 +160,7 @@ def test_components_already_held_are_not_requested(api: Api, tokens: dict[str, s
 
 def test_corrupt_component_is_refused_and_discarded(api: Api, tokens: dict[str, str], stack: Stack) -> None:
     sent = send(api, tokens["inss"], manifest(PDF))
-    idt = sent.json["tramite"]["idt"]
+    idt = sent.json["tramites"][0]["idt"]
     bucket = stack.settings.bucket_documentos
     s3 = boto3.client("s3", endpoint_url=stack.endpoint, region_name=servers.REGION)
     s3.put_object(Bucket=bucket, Key=blob_key(b64(PDF)), Body=ANNEX)  # other bytes, no checksum
@@ -200,7 +200,7 @@ def test_addresses_are_checked_against_the_registry(api: Api, tokens: dict[str, 
 def test_nre_rules(api: Api, tokens: dict[str, str]) -> None:
     first = send(api, tokens["inss"], manifest())
     assert first.status_code == 201, first.body
-    nre = first.json["tramite"]["nre"]
+    nre = first.json["tramites"][0]["nre"]
     # The same process again without its NRE: a duplicate.
     assert_problem(send(api, tokens["inss"], manifest()), 409, "conflito")
     # With its NRE while the first trâmite is open: refused by the NRE guard.
@@ -222,7 +222,7 @@ def test_a_crash_during_confirmation_loses_nothing(
     """Fault injection: storing the receipt, or the move to state 2, fails once; the retried
     confirmation ends in state 2 with one receipt, the one that is stored."""
     sent = send(api, tokens["inss"], manifest(PDF))
-    idt = sent.json["tramite"]["idt"]
+    idt = sent.json["tramites"][0]["idt"]
     upload_all(sent.json, PDF)
     bus = stack.services.bus
     target = bus if failing == "_write_record" else bus._tramites

@@ -50,7 +50,7 @@ def make_moves(stack: Stack) -> str:
 def test_every_history_entry_becomes_one_event(stack: Stack, worker: Worker) -> None:
     nup = make_moves(stack)
     drain(worker)
-    events = stack.services.events._events.for_process(nup)
+    events = stack.services.events._events.for_process("100", nup)
     history, _ = stack.services.processes.history("100", nup, None, 50)
     assert [(e.seq, e.hash, e.operation) for e in events] == [
         (h.seq, h.hash, h.operation) for h in history.items
@@ -77,13 +77,13 @@ def test_a_consumer_failure_loses_nothing_and_duplicates_nothing(
     drain(worker)
     assert calls.count(2) == 2  # failed once, delivered again
     assert calls.count(1) == 1  # the record before the failure was not redelivered
-    assert [e.seq for e in repository.for_process(nup)] == [1, 2, 3]
+    assert [e.seq for e in repository.for_process("100", nup)] == [1, 2, 3]
 
 
 def test_a_redelivered_event_changes_nothing(stack: Stack, worker: Worker) -> None:
     nup = make_moves(stack)
     drain(worker)
     log = stack.services.events
-    first = log._events.for_process(nup)
+    first = log._events.for_process("100", nup)
     assert all(log.record(event) is False for event in first)  # the stream delivering them again
-    assert log._events.for_process(nup) == first
+    assert log._events.for_process("100", nup) == first

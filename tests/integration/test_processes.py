@@ -225,8 +225,9 @@ def test_history_is_a_verified_chain_and_tampering_is_detected(
     table = boto3.client("dynamodb", endpoint_url=stack.endpoint, region_name=servers.REGION)
     table.update_item(
         TableName=stack.settings.table_processos,
-        Key={"pk": {"S": f"P#{digits(nup)}"}, "sk": {"S": "H#000000001"}},
+        Key={"pk": {"S": f"P#100#{digits(nup)}"}, "sk": {"S": "H#000000001"}},  # MS's copy
         UpdateExpression="SET usuario = :u",
+        ConditionExpression="attribute_exists(pk)",  # tamper with the entry, never create one
         ExpressionAttributeValues={":u": {"S": "outra.pessoa"}},
     )
     check = api.call("GET", f"{path}/historico", token).json["verificacao"]

@@ -20,6 +20,7 @@ from chalicelib.domain.bus import (
     Actor,
     Address,
     IllegalTransition,
+    IssuedReceipt,
     Refusal,
     RefusalReason,
     Role,
@@ -33,8 +34,10 @@ from chalicelib.domain.bus import (
     auto_cancel,
     auto_cancel_at,
     cancel,
+    check_move,
     complete_upload,
     due_for_auto_cancel,
+    fetch_component,
     fetch_components,
     fetch_metadata,
     fetch_receipt,
@@ -45,6 +48,7 @@ from chalicelib.domain.bus import (
     start,
 )
 from chalicelib.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from chalicelib.domain.signatures import Stamp
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SENDER = Actor("100", "cliente-100", "maria")
@@ -52,6 +56,7 @@ RECEIVER = Actor("200", "cliente-200")
 STRANGER = Actor("300", "cliente-300")
 NUP = "23037.001462/2021-65"
 REFUSAL = Refusal(RefusalReason.COMPONENTE_CORROMPIDO, "O anexo 3 não confere.")
+RECEIPT = IssuedReceipt(b"{}", Stamp("ECDSA_SHA_256", "chave-1", "c2lnbg==", T0))
 
 # (from state, move) -> state after it. Anything not here and not a no-op is a 409.
 LEGAL: dict[Action, dict[int, int]] = {
@@ -110,7 +115,7 @@ def act(tramite: Tramite, action: Action, actor: Actor, at: datetime) -> Tramite
         Action.COMPLETE_UPLOAD: lambda: complete_upload(tramite, at, actor),
         Action.FETCH_METADATA: lambda: fetch_metadata(tramite, actor, at),
         Action.FETCH_COMPONENTS: lambda: fetch_components(tramite, actor, at),
-        Action.SEND_RECEIPT: lambda: send_receipt(tramite, actor, at),
+        Action.SEND_RECEIPT: lambda: send_receipt(tramite, actor, at, RECEIPT),
         Action.FETCH_RECEIPT: lambda: fetch_receipt(tramite, actor, at),
         Action.CANCEL: lambda: cancel(tramite, actor, at),
         Action.REFUSE: lambda: refuse(tramite, actor, at, REFUSAL),
@@ -239,7 +244,7 @@ def test_the_other_party_is_forbidden_whatever_the_state(state: int, action: Act
 
 def test_wrong_party_message() -> None:
     with pytest.raises(WrongParty) as raised:
-        send_receipt(reach(4), SENDER, T0 + timedelta(days=1))
+        send_receipt(reach(4), SENDER, T0 + timedelta(days=1), RECEIPT)
     assert raised.value.detail == (
         "Só o destinatário do trâmite 123 pode enviar o recibo de conclusão; o seu órgão é o remetente "
         "deste trâmite."
@@ -256,7 +261,7 @@ def test_an_agency_sending_to_itself_plays_both_roles() -> None:
     own = complete_upload(new_tramite(sender_agency="100", receiver_agency="100"), T0)
     own = fetch_components(fetch_metadata(own, me, T0), me, T0)
     assert allowed_actions(own, "100") == (Action.SEND_RECEIPT, Action.CANCEL, Action.REFUSE)
-    done = fetch_receipt(send_receipt(own, me, T0 + timedelta(days=1)), me, T0 + timedelta(days=2))
+    done = fetch_receipt(send_receipt(own, me, T0 + timedelta(days=1), RECEIPT), me, T0 + timedelta(days=2))
     assert done.state is TramiteState.RECIBO_RECEBIDO
 
 
@@ -495,3 +500,58 @@ def test_random_sequences_reach_every_state() -> None:
 
     collect()
     assert reached == set(range(1, 11))
+
+
+# --- component downloads and the pre-check ---------------------------------------------------------------
+
+HASHES = frozenset({"a" * 43 + "=", "b" * 43 + "="})
+
+
+def test_each_component_download_is_recorded_and_the_last_moves_to_4() -> None:
+    at = T0 + timedelta(hours=1)
+    tramite = reach(3)
+    first = fetch_component(tramite, "a" * 43 + "=", HASHES, RECEIVER, at)
+    assert (first.state, first.fetched) == (TramiteState.METADADOS_RECEBIDOS, {"a" * 43 + "="})
+    assert fetch_component(first, "a" * 43 + "=", HASHES, RECEIVER, at) is first  # again: no change
+    done = fetch_component(first, "b" * 43 + "=", HASHES, RECEIVER, at)
+    assert done.state is TramiteState.COMPONENTES_RECEBIDOS
+    assert fetch_component(done, "a" * 43 + "=", HASHES, RECEIVER, at) is done  # past 3: harmless
+
+
+@pytest.mark.parametrize("code", [1, 2, 7, 8, 9, 10])
+def test_a_component_download_outside_3_to_6_is_refused(code: int) -> None:
+    tramite = reach(code)
+    with pytest.raises(IllegalTransition) as raised:
+        fetch_component(tramite, "a" * 43 + "=", HASHES, RECEIVER, T0 + timedelta(days=20))
+    assert raised.value.current is TramiteState(code)
+
+
+def test_a_component_download_by_the_sender_or_a_stranger_is_refused() -> None:
+    with pytest.raises(WrongParty):
+        fetch_component(reach(3), "a" * 43 + "=", HASHES, SENDER, T0)
+    with pytest.raises(NotFound):
+        fetch_component(reach(3), "a" * 43 + "=", HASHES, STRANGER, T0)
+
+
+@pytest.mark.parametrize("code", range(1, 11))
+def test_check_move_raises_exactly_what_the_move_would(code: int) -> None:
+    tramite = reach(code)
+    for action in Action:
+        if OWNER[action] is BUS:
+            continue
+        at = T0 + timedelta(days=30)
+        try:
+            act(tramite, action, OWNER[action], at)
+        except DomainError as error:
+            with pytest.raises(type(error)):
+                check_move(tramite, action, OWNER[action])
+        else:
+            check_move(tramite, action, OWNER[action])  # does not raise
+
+
+def test_a_receipt_is_carried_exactly_in_states_5_and_6() -> None:
+    with_receipt = send_receipt(reach(4), RECEIVER, T0 + timedelta(days=1), RECEIPT)
+    assert with_receipt.receipt == RECEIPT
+    assert fetch_receipt(with_receipt, SENDER, T0 + timedelta(days=2)).receipt == RECEIPT
+    with pytest.raises(ValueError, match="recibo"):
+        Tramite(**{**with_receipt.__dict__, "receipt": None})

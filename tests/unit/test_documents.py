@@ -289,7 +289,7 @@ class FakeBlobs:
         self.calls.append("put")
         self.objects[key] = StoredObject(size=len(data), head=data[:4096], sha256=sha256)
 
-    def inspect(self, key: str) -> StoredObject | None:
+    def inspect(self, key: str, *, sniff: bool = True) -> StoredObject | None:
         self.calls.append("inspect")
         return self.objects.get(key)
 
@@ -328,8 +328,9 @@ class InMemoryProcesses:
         self.numbers: dict[tuple[str, int, int], int] = {}
         self.transactions = 0
 
-    def get(self, nup: str) -> Process | None:
-        return self.processes.get(nup)
+    def get(self, agency_id: str, nup: str) -> Process | None:
+        process = self.processes.get(nup)
+        return process if process is not None and process.agency_id == agency_id else None
 
     def apply(self, writes: Sequence[ProcessWrite]) -> list[Process]:
         for write in writes:
@@ -367,7 +368,7 @@ class InMemoryProcesses:
         self.processes[write.process.nup] = write.process.changed(version=1)
         return self.processes[write.process.nup]
 
-    def history(self, nup: str, cursor: str | None, limit: int) -> Page[HistoryEntry]:
+    def history(self, agency_id: str, nup: str, cursor: str | None, limit: int) -> Page[HistoryEntry]:
         return Page([])
 
     def inbox(self, unit_id: str, cursor: str | None, limit: int) -> Page[InboxItem]:

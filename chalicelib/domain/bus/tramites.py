@@ -47,6 +47,7 @@ from chalicelib.domain.bus.states import (
 )
 from chalicelib.domain.errors import FieldError, Forbidden, InvalidInput
 from chalicelib.domain.nup import parse_current_nup
+from chalicelib.domain.signatures import Stamp
 
 # --- the trâmite ---------------------------------------------------------------------------------------
 
@@ -71,10 +72,25 @@ class StateChange:
 
 
 @dataclass(frozen=True)
+class IssuedReceipt:
+    """A recibo de conclusão as issued: the exact bytes stamped (RFC 8785, see receipts.ReceiptRecord)
+    and the platform's stamp over them. It travels with the move to state 5, in the same write, so a
+    trâmite in 5 or 6 always has one and a refused trâmite never does."""
+
+    canonical: bytes
+    stamp: Stamp
+
+
+_WITH_RECEIPT = frozenset({TramiteState.RECIBO_ENVIADO, TramiteState.RECIBO_RECEBIDO})
+
+
+@dataclass(frozen=True)
 class Tramite:
     """One transfer of a process. `history` holds every state change, the first one into state 1;
-    its last item is the current state. Built by `start` and the move functions, or read back
-    from the store (the invariants are checked either way)."""
+    its last item is the current state. `fetched` holds the SHA-256 of the components the receiver
+    has downloaded so far (state 3), `receipt` the recibo de conclusão (states 5 and 6). Built by
+    `start` and the move functions, or read back from the store (the invariants are checked either
+    way)."""
 
     idt: str
     nre: str
@@ -85,6 +101,8 @@ class Tramite:
     receiver_agency_id: str
     history: tuple[StateChange, ...]
     refusal: Refusal | None = None
+    fetched: frozenset[str] = frozenset()
+    receipt: IssuedReceipt | None = None
     version: int = 0
 
     def __post_init__(self) -> None:
@@ -96,6 +114,8 @@ class Tramite:
         refused = self.state in (TramiteState.RECUSADO, TramiteState.CIENCIA_RECUSA)
         if refused != (self.refusal is not None):
             raise ValueError("a trâmite carries its refusal exactly in states 8 and 9")
+        if (self.state in _WITH_RECEIPT) != (self.receipt is not None):
+            raise ValueError("a trâmite carries its recibo de conclusão exactly in states 5 and 6")
 
     @property
     def state(self) -> TramiteState:
@@ -170,21 +190,48 @@ def start(
     )
 
 
-def _move(
-    tramite: Tramite, action: Action, by: Actor, at: datetime, detail: str, *, refusal: Refusal | None = None
-) -> Tramite:
+def _check_party(tramite: Tramite, action: Action, by: Actor) -> None:
     move = MOVES[action]
     if move.by is not None:
         roles = tramite.require_party(by.agency_id)
         if move.by not in roles:
             raise WrongParty(tramite.idt, move.by, action)
+
+
+def _move(
+    tramite: Tramite,
+    action: Action,
+    by: Actor,
+    at: datetime,
+    detail: str,
+    *,
+    refusal: Refusal | None = None,
+    receipt: IssuedReceipt | None = None,
+) -> Tramite:
+    _check_party(tramite, action, by)
+    move = MOVES[action]
     if tramite.state in move.already:
         return tramite
     if tramite.state not in move.sources:
         raise IllegalTransition(tramite.idt, tramite.state, action)
     change = StateChange(move.target, at, by, detail)
-    keep = tramite.refusal if move.target is TramiteState.CIENCIA_RECUSA else None
-    return replace(tramite, history=(*tramite.history, change), refusal=refusal or keep)
+    keep_refusal = tramite.refusal if move.target is TramiteState.CIENCIA_RECUSA else None
+    keep_receipt = tramite.receipt if move.target is TramiteState.RECIBO_RECEBIDO else None
+    return replace(
+        tramite,
+        history=(*tramite.history, change),
+        refusal=refusal or keep_refusal,
+        receipt=receipt or keep_receipt,
+    )
+
+
+def check_move(tramite: Tramite, action: Action, by: Actor) -> None:
+    """Raises what the move would raise now (not a party, wrong party, illegal state), without making
+    it: for a service that must know before it does costly work (e.g. signing a receipt)."""
+    _check_party(tramite, action, by)
+    move = MOVES[action]
+    if tramite.state not in move.sources and tramite.state not in move.already:
+        raise IllegalTransition(tramite.idt, tramite.state, action)
 
 
 def complete_upload(tramite: Tramite, at: datetime, by: Actor = BUS) -> Tramite:
@@ -203,9 +250,29 @@ def fetch_components(tramite: Tramite, by: Actor, at: datetime) -> Tramite:
     return _move(tramite, Action.FETCH_COMPONENTS, by, at, "Componentes digitais baixados pelo destinatário.")
 
 
-def send_receipt(tramite: Tramite, by: Actor, at: datetime) -> Tramite:
-    """4 -> 5: the receiver sent the recibo de conclusão."""
-    return _move(tramite, Action.SEND_RECEIPT, by, at, "Recibo de conclusão enviado pelo destinatário.")
+def fetch_component(
+    tramite: Tramite, sha256: str, component_hashes: frozenset[str], by: Actor, at: datetime
+) -> Tramite:
+    """The receiver downloaded one component (`component_hashes`: every component of the trâmite).
+    In state 3 it is recorded, and the last one moves the trâmite to 4; from 4 to 6 nothing changes
+    (a second download is harmless). Before 3, IllegalTransition: the metadata come first."""
+    _check_party(tramite, Action.FETCH_COMPONENTS, by)
+    if sha256 not in component_hashes:
+        raise ValueError("the component is not one of the trâmite's")
+    if tramite.state in MOVES[Action.FETCH_COMPONENTS].already or sha256 in tramite.fetched:
+        return tramite
+    if tramite.state is not TramiteState.METADADOS_RECEBIDOS:
+        raise IllegalTransition(tramite.idt, tramite.state, Action.FETCH_COMPONENTS)
+    recorded = replace(tramite, fetched=tramite.fetched | {sha256})
+    if recorded.fetched >= component_hashes:
+        return fetch_components(recorded, by, at)
+    return recorded
+
+
+def send_receipt(tramite: Tramite, by: Actor, at: datetime, receipt: IssuedReceipt) -> Tramite:
+    """4 -> 5: the receiver sent the recibo de conclusão (issued and stamped by the bus)."""
+    note = "Recibo de conclusão enviado pelo destinatário."
+    return _move(tramite, Action.SEND_RECEIPT, by, at, note, receipt=receipt)
 
 
 def fetch_receipt(tramite: Tramite, by: Actor, at: datetime) -> Tramite:

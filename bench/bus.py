@@ -1,0 +1,250 @@
+"""Bus benchmarks: AWS calls per operation of a whole trâmite, for a process with 1 and with 10
+documents (the state changes must not cost more with more documents, apart from reading the
+manifest's component list), the bytes of component content our code reads, and the wall time of
+the lifecycle on the moto server.
+
+    .venv/bin/python -m bench.bus            (make bench)
+
+Component bytes go between the client and S3 through presigned URLs (the client's calls, made
+outside the counted blocks). Results go to bench/results/bus.json and .md. Latencies are of a local
+emulator on a 2-core machine: compare them between versions, never with Lambda.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import platform
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import counting
+
+counting.install()
+
+import botocore.session  # noqa: E402
+
+from chalicelib import bootstrap  # noqa: E402 - after the hook, so every session is counted
+from chalicelib.config import ENV_ENDPOINT, Settings  # noqa: E402
+from chalicelib.domain.bus import (  # noqa: E402
+    Address,
+    Header,
+    Interested,
+    Manifest,
+    ManifestComponent,
+    ManifestDocument,
+    ManifestProcess,
+    Producer,
+)
+from chalicelib.domain.credentials import Caller, Scope  # noqa: E402
+from chalicelib.domain.documents import Origin  # noqa: E402
+from chalicelib.domain.nup import check_digits_17  # noqa: E402
+from chalicelib.domain.structures import Structure  # noqa: E402
+from infra.local.resources import create_resources  # noqa: E402
+from infra.resources import STACK  # noqa: E402
+from tests import servers  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SENDER = Caller("200", "bench-inss", frozenset({Scope.BARRAMENTO}))
+RECEIVER = Caller("100", "bench-ms", frozenset({Scope.BARRAMENTO}))
+WHEN = datetime(2026, 3, 1, 13, 0, tzinfo=UTC)
+FILE_SIZE = 64 * 1024
+
+_component_bytes: Counter[str] = Counter()
+
+
+def _note_key(params: Any, context: Any, **_: Any) -> None:
+    context["bench_path"] = str(params.get("url_path", ""))
+
+
+def _count_component_reads(parsed: Any = None, context: Any = None, **_: Any) -> None:
+    """Bytes of GetObject answers on component keys ("sha256/<hex>": the content itself, which the
+    bus must not read; manifests and per-trâmite records are JSON under other keys)."""
+    path = (context or {}).get("bench_path", "")
+    if "/sha256/" in path and isinstance(parsed, dict):
+        _component_bytes["GetObject"] += int(parsed.get("ContentLength") or 0)
+
+
+def _services(endpoint: str) -> bootstrap.Services:
+    stage = f"b{uuid.uuid4().hex[:8]}"
+    env = {**STACK.environment(stage), ENV_ENDPOINT: endpoint, "AWS_REGION": servers.REGION}
+    env.update(create_resources(endpoint, stage, servers.REGION))
+    services = bootstrap.build(Settings.from_env(env))
+    registry = services.registry
+    registry.save(Structure(id="100", name="Ministério da Saúde", acronym="MS", agency_id=""))
+    registry.save(Structure(id="101", name="Protocolo", acronym="PROT", agency_id="", parent_id="100"))
+    registry.save(
+        Structure(id="200", name="Instituto Nacional do Seguro Social", acronym="INSS", agency_id="")
+    )
+    return services
+
+
+def _manifest(files: list[bytes], nup: str) -> tuple[Manifest, dict[str, Any]]:
+    producer = Producer("Maria Souza", "Protocolo do INSS")
+    documents = tuple(
+        ManifestDocument(
+            order=index + 1,
+            kind=999,
+            origin=Origin.EXTERNO,
+            access_level=1,
+            legal_basis=None,
+            produced_at=WHEN,
+            registered_at=WHEN,
+            producer=producer,
+            components=(
+                ManifestComponent(
+                    order=1,
+                    name=f"documento-{index + 1}.pdf",
+                    sha256=_b64(data),
+                    size=len(data),
+                    media_type="application/pdf",
+                    signatures=(),
+                ),
+            ),
+        )
+        for index, data in enumerate(files)
+    )
+    manifest = Manifest(
+        header=Header(Address("1", "200"), Address("1", "101"), None, False, None),
+        process=ManifestProcess(
+            nup=nup,
+            access_level=1,
+            legal_basis=None,
+            process_type="Benefício: Revisão",
+            specification="Revisão de aposentadoria",
+            produced_at=WHEN,
+            registered_at=WHEN,
+            producer=producer,
+            interested=(Interested("João da Silva", None),),
+            related=(),
+            history=(),
+        ),
+        documents=documents,
+    )
+    declaration = {"nup": nup, "documentos": [d.order for d in documents]}  # what gets stored, canonical
+    return manifest, declaration
+
+
+def _nup(sequence: int) -> str:
+    first15 = f"23037{sequence:06d}2026"
+    return first15 + check_digits_17(first15)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def _put(url: str, headers: dict[str, str], data: bytes) -> None:
+    request = urllib.request.Request(url, data=data, method="PUT", headers=headers)
+    with urllib.request.urlopen(request) as response:
+        response.read()
+
+
+def lifecycle(services: bootstrap.Services, documents: int, nup: str) -> dict[str, Any]:
+    bus = services.bus
+    files = [b"%PDF-1.7\n" + os.urandom(FILE_SIZE) + b"\n%%EOF\n" for _ in range(documents)]
+    manifest, declaration = _manifest(files, nup)
+    results: dict[str, Any] = {}
+
+    def measure(name: str, operation: Any) -> Any:
+        _component_bytes.clear()
+        with counting.counting() as calls:
+            value = operation()
+        results[name] = {
+            "total": sum(calls.values()),
+            "dynamodb": sum(v for k, v in calls.items() if k.startswith("DynamoDB.")),
+            "calls": dict(sorted(calls.items())),
+            "component_bytes_read": _component_bytes["GetObject"],
+        }
+        return value
+
+    started = time.perf_counter()
+    sent = measure("send (manifest, components requested)", lambda: bus.send(SENDER, manifest, declaration))
+    [tramite] = sent.tramites
+    for item in sent.uploads:  # the client's uploads, straight to S3: not counted
+        _put(
+            item.upload.url, item.upload.headers, files[[_b64(f) for f in files].index(item.component.sha256)]
+        )
+    idt = tramite.idt
+    measure("confirm custody (state 2, recibo de envio)", lambda: bus.confirm_components(SENDER, idt))
+    measure("pendências (receiver)", lambda: bus.pendencies(RECEIVER))
+    measure("read metadata (state 3)", lambda: bus.get(RECEIVER, idt))
+    for index, data in enumerate(files):
+        name = "download a component" if index < len(files) - 1 else "download the last component (state 4)"
+        measure(name, lambda data=data: bus.download(RECEIVER, idt, _b64(data)))
+    measure("send recibo de conclusão (state 5)", lambda: bus.conclude(RECEIVER, idt))
+    measure("fetch recibo (state 6)", lambda: bus.receipt(SENDER, idt))
+    elapsed = time.perf_counter() - started
+    return {"documents": documents, "wall_seconds": round(elapsed, 3), "operations": results}
+
+
+def main() -> None:
+    servers.fake_aws_environment()
+    original = botocore.session.Session.__init__
+
+    def init(self: botocore.session.Session, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.register("before-call.s3.GetObject", _note_key)
+        self.register("after-call.s3.GetObject", _count_component_reads)
+
+    botocore.session.Session.__init__ = init  # type: ignore[method-assign]
+    with servers.moto_server() as endpoint:
+        services = _services(endpoint)
+        lifecycle(services, 1, _nup(1))  # warm-up: registry cache, clients, KMS key
+        runs = [lifecycle(services, 1, _nup(2)), lifecycle(services, 10, _nup(3))]
+    report = {
+        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
+        "engine": (
+            "moto server (S3 keeps no SHA-256 there, so custody reads whole objects; on AWS it does not)"
+        ),
+        "runs": runs,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "bus.json").write_text(
+        json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    lines = [
+        "# Bus: recorded results",
+        "",
+        f"Recorded {report['recorded_at']} on {report['machine']}, {report['engine']}.",
+        "",
+        "AWS calls per operation of one trâmite (bus API client → bus), for a process with 1 and with 10",
+        "documents of 64 KiB. `DynamoDB` is the DynamoDB share of the total. The last column counts the",
+        "bytes our code read from content-addressed objects (components, and the manifest, stored the",
+        "same way).",
+        "",
+        "| operation | 1 doc: total | 1 doc: DynamoDB | 10 docs: total | 10 docs: DynamoDB "
+        "| content-addressed bytes read (10 docs) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    one, ten = runs
+    for name, result in ten["operations"].items():
+        small = one["operations"].get(name, {"total": "-", "dynamodb": "-"})
+        lines.append(
+            f"| {name} | {small['total']} | {small['dynamodb']} | {result['total']} | {result['dynamodb']} | "
+            f"{result['component_bytes_read']} |"
+        )
+    lines += [
+        "",
+        f"Whole lifecycle, send to state 6, on the moto server: {one['wall_seconds']} s with 1 document, "
+        f"{ten['wall_seconds']} s with 10 (the client's uploads included).",
+        "",
+        "Calls by operation (10 documents):",
+        "",
+    ]
+    for name, result in ten["operations"].items():
+        lines.append(f"- {name}: " + ", ".join(f"{k} ×{v}" for k, v in result["calls"].items()))
+    (RESULTS / "bus.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
