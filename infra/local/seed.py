@@ -4,16 +4,27 @@ the same stores, the same e-mail notices as in production).
 Two agencies the platform hosts (their people work in our web app; their tokens carry every scope)
 and one that runs its own system and talks to the others only through the bus (the barramento).
 Ids are numeric as in the national registry; e-mail domains are reserved example domains.
+
+The bus-only agency (INSS) has already sent one process to the MS's protocol unit: the trâmite waits in
+state 2 (components in the bus's custody), so the MS token sees one pendência at start-up
+(docs/BUS.md shows how to receive it with docs/examples/bus_client.py).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
+from chalicelib.api.bus import ManifestoIn
 from chalicelib.bootstrap import Services
-from chalicelib.domain.credentials import Scope
+from chalicelib.domain.credentials import Caller, Scope
+from chalicelib.domain.nup import Nup
 from chalicelib.domain.processes import AccessLevel, Interested, Metadata
 from chalicelib.domain.structures import Structure
+from chalicelib.services.ports import PresignedRequest
 from chalicelib.services.processes import Actor
 
 HOSTED_SCOPES = frozenset({Scope.PROCESSOS, Scope.BARRAMENTO, Scope.ADMIN})
@@ -136,6 +147,8 @@ def seed(services: Services, demo: tuple[DemoAgency, ...] = DEMO) -> list[DemoCr
             )
         )
     seed_process(services)
+    inss = next(c for c in credentials if c.acronym == "INSS")
+    seed_tramite(services, Caller(inss.agency_id, inss.client_id, BUS_SCOPES))
     return credentials
 
 
@@ -153,3 +166,77 @@ def seed_process(services: Services) -> str:
         actor, process.nup, from_unit="1002", to_units=["1003"], keep_open=False, return_by=None
     )
     return process.nup
+
+
+BUS_DEMO_SENDER = "3002"  # PROTOCOLO/INSS
+BUS_DEMO_RECEIVER = "2002"  # PROTOCOLO/MS
+BUS_DEMO_FILES = (
+    ("requerimento.pdf", b"%PDF-1.4\n% Requerimento de revisao de beneficio (demonstracao)\n%%EOF\n"),
+    ("laudo-medico.pdf", b"%PDF-1.4\n% Laudo medico pericial (demonstracao)\n%%EOF\n"),
+)
+
+
+def seed_tramite(services: Services, inss: Caller) -> str:
+    """A trâmite from the INSS's own system to the MS's protocol unit, left in state 2 (the components
+    in custody): the MS has a pendência to receive. Made as a client makes it: the manifest, a presigned
+    PUT of each component, the confirmation. Returns the IDT."""
+    now = services.clock.now()
+    when = now.isoformat()
+    producer = {"nome": "Divisão de Protocolo e Expedição", "unidade": "PROTOCOLO/INSS"}
+    declared: dict[str, Any] = {
+        "cabecalho": {
+            "remetente": {"repositorio": "1", "estrutura": BUS_DEMO_SENDER},
+            "destinatario": {"repositorio": "1", "estrutura": BUS_DEMO_RECEIVER},
+        },
+        "processo": {
+            "nup": Nup.issue("30001", 1, now.year).digits,
+            "nivelAcesso": 1,
+            "tipo": "Benefício: Revisão",
+            "especificacao": "Revisão de aposentadoria por incapacidade: parecer do MS",
+            "dataProducao": when,
+            "dataRegistro": when,
+            "produtor": producer,
+            "interessados": [{"nome": "José Pereira dos Santos"}],
+        },
+        "documentos": [
+            {
+                "ordem": order,
+                "especie": 999,
+                "origem": "externo",
+                "nivelAcesso": 1,
+                "dataProducao": when,
+                "dataRegistro": when,
+                "produtor": producer,
+                "componentes": [
+                    {
+                        "ordem": 1,
+                        "nomeArquivo": name,
+                        "sha256": sha256_b64(data),
+                        "tamanho": len(data),
+                        "tipoMidia": "application/pdf",
+                    }
+                ],
+            }
+            for order, (name, data) in enumerate(BUS_DEMO_FILES, start=1)
+        ],
+    }
+    manifest = ManifestoIn.model_validate(declared)
+    sent = services.bus.send(inss, manifest.to_domain(), manifest.declaration(), manifest.receivers())
+    by_hash = {sha256_b64(data): data for _, data in BUS_DEMO_FILES}
+    for item in sent.uploads:
+        _put(item.upload, by_hash[item.component.sha256])
+    [tramite] = sent.tramites
+    services.bus.confirm_components(inss, tramite.idt)
+    return tramite.idt
+
+
+def sha256_b64(data: bytes) -> str:
+    """SHA-256 in standard base64, the form manifests and receipts use."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+
+
+def _put(request: PresignedRequest, data: bytes) -> None:
+    """The presigned PUT, as the sender's own system would make it (to the moto server's S3)."""
+    put = urllib.request.Request(request.url, data=data, headers=request.headers, method=request.method)
+    with urllib.request.urlopen(put, timeout=10) as answer:
+        answer.read()

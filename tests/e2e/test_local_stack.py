@@ -206,6 +206,20 @@ def test_demo_scopes_and_files(stack: RunningStack) -> None:
     assert all(c["token"] in stack.output() for c in stack.credentials())  # printed for the person
 
 
+def test_the_ms_starts_with_the_demo_tramite_pending(stack: RunningStack) -> None:
+    """The seed's trâmite from the INSS (bus only) waits in custody (state 2) for the MS."""
+    tokens = {c["sigla"]: c["token"] for c in stack.credentials()}
+    reply = get(f"{stack.api_url}/barramento/pendencias", tokens["MS"])
+    assert reply.status == 200, reply.body
+    [pending] = reply.json()["itens"]
+    assert (pending["estado"], pending["papel"]) == (2, "destinatario")
+    listed = get(f"{stack.api_url}/barramento/tramites?idt={pending['idt']}", tokens["INSS"]).json()["itens"]
+    assert [(t["remetente"]["estrutura"], t["destinatario"]["estrutura"]) for t in listed] == [
+        ("3002", "2002")
+    ]
+    assert get(f"{stack.api_url}/barramento/pendencias", tokens["INSS"]).json()["itens"] == []
+
+
 def test_no_token_is_a_401_problem(stack: RunningStack) -> None:
     assert_problem(get(f"{stack.api_url}/barramento/estruturas"), 401, "nao-autenticado")
 
