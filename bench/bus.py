@@ -86,7 +86,7 @@ def _services(endpoint: str) -> bootstrap.Services:
     return services
 
 
-def _manifest(files: list[bytes], nup: str) -> tuple[Manifest, dict[str, Any]]:
+def _manifest(files: list[bytes], nup: str) -> Manifest:
     producer = Producer("Maria Souza", "Protocolo do INSS")
     documents = tuple(
         ManifestDocument(
@@ -111,7 +111,7 @@ def _manifest(files: list[bytes], nup: str) -> tuple[Manifest, dict[str, Any]]:
         )
         for index, data in enumerate(files)
     )
-    manifest = Manifest(
+    return Manifest(
         header=Header(Address("1", "200"), Address("1", "101"), None, False, None),
         process=ManifestProcess(
             nup=nup,
@@ -128,8 +128,6 @@ def _manifest(files: list[bytes], nup: str) -> tuple[Manifest, dict[str, Any]]:
         ),
         documents=documents,
     )
-    declaration = {"nup": nup, "documentos": [d.order for d in documents]}  # what gets stored, canonical
-    return manifest, declaration
 
 
 def _nup(sequence: int) -> str:
@@ -150,7 +148,7 @@ def _put(url: str, headers: dict[str, str], data: bytes) -> None:
 def lifecycle(services: bootstrap.Services, documents: int, nup: str) -> dict[str, Any]:
     bus = services.bus
     files = [b"%PDF-1.7\n" + os.urandom(FILE_SIZE) + b"\n%%EOF\n" for _ in range(documents)]
-    manifest, declaration = _manifest(files, nup)
+    manifest = _manifest(files, nup)
     results: dict[str, Any] = {}
 
     def measure(name: str, operation: Any) -> Any:
@@ -166,7 +164,7 @@ def lifecycle(services: bootstrap.Services, documents: int, nup: str) -> dict[st
         return value
 
     started = time.perf_counter()
-    sent = measure("send (manifest, components requested)", lambda: bus.send(SENDER, manifest, declaration))
+    sent = measure("send (manifest, components requested)", lambda: bus.send(SENDER, manifest))
     [tramite] = sent.tramites
     for item in sent.uploads:  # the client's uploads, straight to S3: not counted
         _put(

@@ -13,6 +13,7 @@ from typing import Any
 
 from pynamodb.connection import Connection
 
+from chalicelib.api.bus import ManifestJson
 from chalicelib.config import Settings
 from chalicelib.domain.documents import FileLimits
 from chalicelib.services.bus import Bus
@@ -96,6 +97,7 @@ def build(settings: Settings) -> Services:
         DynamoTramiteRepository(connection, settings.bus_deadline_days),
         registry,
         blobs,
+        codec=ManifestJson(),
         signer=signer,
         clock=clock,
         auto_cancel_days=settings.bus_deadline_days,

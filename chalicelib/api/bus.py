@@ -31,7 +31,7 @@ from chalicelib.domain.bus import (
 )
 from chalicelib.domain.documents import Origin
 from chalicelib.domain.errors import FieldError, InvalidInput
-from chalicelib.domain.signatures import Stamp
+from chalicelib.domain.signatures import JsonValue, Stamp
 from chalicelib.services.bus import (
     MAX_RECEIVERS,
     MAX_WAIT,
@@ -52,6 +52,10 @@ class EnderecoIn(ApiModel):
 
     def to_domain(self) -> Address:
         return Address(self.repositorio, self.estrutura)
+
+    @classmethod
+    def from_domain(cls, a: Address) -> EnderecoIn:
+        return cls(repositorio=a.repository, estrutura=a.structure_id)
 
 
 class CabecalhoIn(ApiModel):
@@ -74,6 +78,10 @@ class ProdutorIn(ApiModel):
 
     def to_domain(self) -> Producer:
         return Producer(self.nome, self.unidade, self.cpfCnpj)
+
+    @classmethod
+    def from_domain(cls, p: Producer) -> ProdutorIn:
+        return cls(nome=p.name, unidade=p.unit, cpfCnpj=p.tax_id)
 
 
 class InteressadoIn(ApiModel):
@@ -103,6 +111,22 @@ class ComponenteIn(ApiModel):
     tamanho: int = Field(ge=0, description="Bytes")
     tipoMidia: str = Field(max_length=300)  # noqa: N815
     assinaturas: list[AssinaturaIn] = Field(default_factory=list, max_length=100)
+
+    @classmethod
+    def from_domain(cls, c: ManifestComponent) -> ComponenteIn:
+        return cls(
+            ordem=c.order,
+            nomeArquivo=c.name,
+            sha256=c.sha256,
+            tamanho=c.size,
+            tipoMidia=c.media_type,
+            assinaturas=[
+                AssinaturaIn(
+                    razao=a.reason, dataHora=a.signed_at, valor=a.value, cadeiaCertificado=a.certificate_chain
+                )
+                for a in c.signatures
+            ],
+        )
 
     def to_domain(self) -> ManifestComponent:
         return ManifestComponent(
@@ -137,6 +161,23 @@ class DocumentoIn(ApiModel):
     identificacao: IdentificacaoIn = Field(default_factory=IdentificacaoIn)
     descricao: Text | None = None
 
+    @classmethod
+    def from_domain(cls, d: ManifestDocument) -> DocumentoIn:
+        i = d.identification
+        return cls(
+            ordem=d.order,
+            especie=d.kind,
+            origem=d.origin,
+            nivelAcesso=d.access_level,
+            hipoteseLegal=d.legal_basis,
+            dataProducao=d.produced_at,
+            dataRegistro=d.registered_at,
+            produtor=ProdutorIn.from_domain(d.producer),
+            componentes=[ComponenteIn.from_domain(c) for c in d.components],
+            identificacao=IdentificacaoIn(numero=i.number, unidade=i.unit, ano=i.year),
+            descricao=d.description,
+        )
+
     def to_domain(self) -> ManifestDocument:
         ident = self.identificacao
         return ManifestDocument(
@@ -166,6 +207,27 @@ class ProcessoIn(ApiModel):
     interessados: list[InteressadoIn] = Field(default_factory=list, max_length=1000)
     relacionados: list[Annotated[str, Field(max_length=30)]] = Field(default_factory=list, max_length=1000)
     historico: list[AndamentoIn] = Field(default_factory=list, max_length=10_000)
+
+    @classmethod
+    def from_domain(cls, p: ManifestProcess) -> ProcessoIn:
+        return cls(
+            nup=p.nup,
+            nivelAcesso=p.access_level,
+            hipoteseLegal=p.legal_basis,
+            tipo=p.process_type,
+            especificacao=p.specification,
+            dataProducao=p.produced_at,
+            dataRegistro=p.registered_at,
+            produtor=ProdutorIn.from_domain(p.producer),
+            interessados=[InteressadoIn(nome=i.name, cpfCnpj=i.tax_id) for i in p.interested],
+            relacionados=list(p.related),
+            historico=[
+                AndamentoIn(
+                    data=h.at, unidade=h.unit, operacao=h.operation, usuario=h.user, descricao=h.description
+                )
+                for h in p.history
+            ],
+        )
 
     def to_domain(self) -> ManifestProcess:
         return ManifestProcess(
@@ -212,9 +274,32 @@ class ManifestoIn(ApiModel):
             documents=tuple(d.to_domain() for d in self.documentos),
         )
 
-    def declaration(self) -> Any:
-        """The manifest as JSON values, the form the bus stores (canonical) and hands back."""
-        return self.model_dump(mode="json")
+    @classmethod
+    def from_domain(cls, m: Manifest) -> ManifestoIn:
+        h = m.header
+        return cls(
+            cabecalho=CabecalhoIn(
+                remetente=EnderecoIn.from_domain(h.sender),
+                destinatario=EnderecoIn.from_domain(h.receiver),
+                nre=h.nre,
+                urgente=h.urgent,
+                motivoUrgencia=h.urgency_reason,
+            ),
+            processo=ProcessoIn.from_domain(m.process),
+            documentos=[DocumentoIn.from_domain(d) for d in m.documents],
+        )
+
+
+class ManifestJson:
+    """The bus's wire form of a manifest (the ManifestoIn schema), for the services: the manifest is
+    stored and handed to receivers in the form senders write it."""
+
+    def to_json(self, manifest: Manifest) -> JsonValue:
+        data: JsonValue = ManifestoIn.from_domain(manifest).model_dump(mode="json", exclude_none=True)
+        return data
+
+    def from_json(self, data: JsonValue) -> Manifest:
+        return ManifestoIn.model_validate(data).to_domain()
 
 
 class RequisicaoOut(ApiModel):

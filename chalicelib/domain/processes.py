@@ -57,6 +57,28 @@ class OpenUnit:
 
 
 @dataclass(frozen=True)
+class ReceivedSignature:
+    """A signature a document brought through the bus, as the sender's manifest declared it (reason,
+    when, the signature value in base64 and, where a certificate was used, its chain)."""
+
+    reason: str
+    signed_at: datetime
+    value: str
+    certificate_chain: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceivedDocument:
+    """A document this copy received through the bus (trâmite `idt`): its content must travel on
+    unchanged (the return path checks order and SHA-256), and it keeps the signatures it came with."""
+
+    order: int
+    idt: str
+    sha256: str
+    signatures: tuple[ReceivedSignature, ...] = ()
+
+
+@dataclass(frozen=True)
 class Process:
     nup: str  # 17 digits
     agency_id: str
@@ -78,6 +100,11 @@ class Process:
     documents: tuple[Document, ...] = ()  # by order, cancelled ones included
     history_seq: int = 0
     history_head: str = ""
+    # The bus: the NRE the process travels under (kept for good once it has one), the open trâmites
+    # (IDTs) that lock it read-only while it is in transit, and the documents it received.
+    nre: str | None = None
+    locked_by: frozenset[str] = frozenset()
+    received: tuple[ReceivedDocument, ...] = ()  # by order
     version: int = 0
 
     @property
@@ -100,6 +127,9 @@ class Process:
     def next_document_order(self) -> int:
         return max((d.order for d in self.documents), default=0) + 1
 
+    def received_document(self, order: int) -> ReceivedDocument | None:
+        return next((r for r in self.received if r.order == order), None)
+
     def open_in(self, unit_id: str) -> OpenUnit | None:
         return next((u for u in self.open_units if u.unit_id == unit_id), None)
 
@@ -108,8 +138,20 @@ class Process:
 
     # --- guards ---------------------------------------------------------------------------------
 
+    def require_unlocked(self) -> None:
+        """A process in transit through the bus is read-only until its trâmites end."""
+        if self.locked_by:
+            idts = ", ".join(sorted(self.locked_by))
+            plural = "s" if len(self.locked_by) > 1 else ""
+            raise Conflict(
+                f"O processo {self.nup} está em trâmite externo pelo barramento (IDT{plural} {idts}) e "
+                "não aceita alterações até o trâmite ser concluído, recusado ou cancelado."
+            )
+
     def require_writable_in(self, unit_id: str) -> None:
-        """Changes need the process open in the acting unit, not suspended and not merged."""
+        """Changes need the process open in the acting unit, not suspended, not merged and not in
+        transit through the bus."""
+        self.require_unlocked()
         if self.merged_into is not None:
             raise Conflict(
                 f"O processo {self.nup} foi anexado ao processo {self.merged_into} e não aceita alterações."

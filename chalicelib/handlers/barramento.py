@@ -57,7 +57,7 @@ def send_tramite(caller: Caller, body: ManifestoIn) -> EnvioOut:
     pré-envio), atribui um IDT por destinatário (e o NRE no primeiro envio do processo) e responde com os
     componentes que ainda não tem, cada um com um envio pré-assinado que só aceita os bytes do SHA-256
     declarado. Estado 1."""
-    sent = services().bus.send(caller, body.to_domain(), body.declaration(), body.receivers())
+    sent = services().bus.send(caller, body.to_domain(), body.receivers())
     return EnvioOut.from_domain(sent)
 
 

@@ -27,7 +27,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.domain.bus import (
@@ -49,6 +49,7 @@ from chalicelib.domain.bus import (
     auto_cancel,
     cancel,
     check_move,
+    check_return,
     complete_upload,
     components_to_request,
     fetch_component,
@@ -70,6 +71,7 @@ from chalicelib.domain.structures import Structure
 from chalicelib.services.ports import (
     BlobStore,
     Clock,
+    ManifestCodec,
     Page,
     PresignedRequest,
     Signer,
@@ -149,6 +151,7 @@ class Bus:
         registry: Registry,
         blobs: BlobStore,
         *,
+        codec: ManifestCodec,
         signer: Signer,
         clock: Clock,
         auto_cancel_days: int = AUTO_CANCEL_DAYS,
@@ -157,6 +160,7 @@ class Bus:
         self._tramites = tramites
         self._registry = registry
         self._blobs = blobs
+        self._codec = codec
         self._signer = signer
         self._clock = clock
         self._auto_cancel_days = auto_cancel_days
@@ -164,22 +168,18 @@ class Bus:
 
     # --- send ---------------------------------------------------------------------------------------
 
-    def send(
-        self,
-        caller: Caller,
-        manifest: Manifest,
-        declaration: JsonValue,
-        receivers: Sequence[Address] = (),
-    ) -> Sent:
+    def send(self, caller: Caller, manifest: Manifest, receivers: Sequence[Address] = ()) -> Sent:
         """One trâmite per receiver (`receivers`, or the manifest's single destinatário), all started
-        together under the process's NRE. `declaration` is the manifest as the API received it
-        (JSON), stored canonical."""
+        together under the process's NRE. A process coming back under its NRE must bring every document
+        of its last delivered trâmite unchanged (check_return)."""
         header = manifest.header
         addressed = tuple(receivers) or (header.receiver,)
         found_receivers = self._check_addresses(caller, header.sender, addressed)
         validate_manifest(manifest)
         nup = "".join(c for c in manifest.process.nup if c.isdigit())
         nre = self._nre_for(header.nre, nup)
+        if header.nre is not None:
+            self._check_return(header.nre, manifest)
         now = self._clock.now()
         by = Actor(caller.agency_id, caller.client_id)
         started = [
@@ -196,19 +196,20 @@ class Bus:
             )
             for receiver, found in zip(addressed, found_receivers, strict=True)
         ]
-        document = canonical_json(declaration)
-        manifest_sha = _sha256(document)
-        self._blobs.put(blob_key(manifest_sha), document, manifest_sha, JSON_TYPE)
         components = {c.sha256: c for _, c in manifest.components()}
-        record = {
-            "manifesto": manifest_sha,
-            "componentes": [
-                {"sha256": c.sha256, "tamanho": c.size, "nome": c.name, "tipoMidia": c.media_type}
-                for c in components.values()
-            ],
-        }
+        listed = [
+            {"sha256": c.sha256, "tamanho": c.size, "nome": c.name, "tipoMidia": c.media_type}
+            for c in components.values()
+        ]
+        manifest_shas = []
         for tramite in started:
-            self._write_record(tramite.idt, record)
+            # Each receiver reads the manifest addressed to it; the NRE is the one the bus assigned.
+            own = replace(manifest, header=replace(header, receiver=tramite.receiver, nre=nre))
+            document = canonical_json(self._codec.to_json(own))
+            manifest_sha = _sha256(document)
+            self._blobs.put(blob_key(manifest_sha), document, manifest_sha, JSON_TYPE)
+            self._write_record(tramite.idt, {"manifesto": manifest_sha, "componentes": listed})
+            manifest_shas.append(manifest_sha)
         held = {sha for sha, c in components.items() if self._intact(c.sha256, c.size)}
         stored = self._tramites.add_all(started)  # Conflict: the NRE has an open trâmite
         uploads = tuple(
@@ -217,7 +218,29 @@ class Bus:
             )
             for c in components_to_request(manifest, held)
         )
-        return Sent(tuple(stored), manifest_sha, uploads)
+        return Sent(tuple(stored), manifest_shas[0], uploads)
+
+    def _check_return(self, nre: str, manifest: Manifest) -> None:
+        """Against the manifest of the NRE's last delivered trâmite (state 6): what the receiver holds."""
+        delivered: Tramite | None = None
+        cursor: str | None = None
+        while True:
+            page = self._tramites.by_nre(nre, cursor, MAX_PAGE)
+            delivered = next(
+                (t for t in reversed(page.items) if t.state is TramiteState.RECIBO_RECEBIDO), delivered
+            )
+            cursor = page.cursor
+            if cursor is None:
+                break
+        if delivered is not None:
+            check_return(self.manifest_of(delivered.idt), manifest)
+
+    def manifest_of(self, idt: str) -> Manifest:
+        """The manifest a trâmite carries (for the bus's own workers: no party check)."""
+        document = self._blobs.read(blob_key(self._record(idt)["manifesto"]))
+        if document is None:
+            raise NotFound(f"O manifesto do trâmite {idt} não está no barramento.")
+        return self._codec.from_json(json.loads(document))
 
     def _check_addresses(
         self, caller: Caller, sender: Address, receivers: tuple[Address, ...]

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
-from chalicelib.domain.bus import Tramite
+from chalicelib.domain.bus import Manifest, Tramite
 from chalicelib.domain.credentials import ApiClient
 from chalicelib.domain.documents import Declaration, Document, StoredObject
 from chalicelib.domain.events import ProcessEvent
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.processes import OpenUnit, Process
-from chalicelib.domain.signatures import PublicKey, Stamp
+from chalicelib.domain.signatures import JsonValue, PublicKey, Stamp
 from chalicelib.domain.structures import Structure
 
 T = TypeVar("T")
@@ -288,6 +288,16 @@ class BlobStore(Protocol):
         ...
 
     def presign_get(self, key: str, file_name: str, media_type: str, expires: int) -> str: ...
+
+
+class ManifestCodec(Protocol):
+    """The bus's wire form of a manifest (JSON): what is stored and what receivers read."""
+
+    def to_json(self, manifest: Manifest) -> JsonValue: ...
+
+    def from_json(self, data: JsonValue) -> Manifest:
+        """InvalidInput when `data` is not a manifest."""
+        ...
 
 
 class TramiteRepository(Protocol):

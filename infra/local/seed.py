@@ -221,7 +221,7 @@ def seed_tramite(services: Services, inss: Caller) -> str:
         ],
     }
     manifest = ManifestoIn.model_validate(declared)
-    sent = services.bus.send(inss, manifest.to_domain(), manifest.declaration(), manifest.receivers())
+    sent = services.bus.send(inss, manifest.to_domain(), manifest.receivers())
     by_hash = {sha256_b64(data): data for _, data in BUS_DEMO_FILES}
     for item in sent.uploads:
         _put(item.upload, by_hash[item.component.sha256])

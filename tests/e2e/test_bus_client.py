@@ -268,11 +268,6 @@ def test_the_process_comes_back_with_its_documents_and_only_the_new_one_is_uploa
     assert tramite(stack, tokens["INSS"], returned)["estado"] == 7
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (reported, not fixed here): Bus.send never calls domain.bus.check_return, so a process "
-    "coming back with its documents reordered is accepted (chalicelib/services/bus.py, send/_nre_for)",
-)
 def test_a_return_with_the_documents_reordered_is_refused(
     stack: RunningStack, tokens: dict[str, str], tmp_path: Path
 ) -> None:

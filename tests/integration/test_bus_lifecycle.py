@@ -321,3 +321,30 @@ def test_a_receipt_racing_a_refusal_after_the_same_read_gets_409(
     assert lost["estadoAtual"] == 8
     listed = api.call("GET", f"/barramento/tramites?idt={idt}", tokens["ms"]).json["itens"][0]
     assert [h["estado"] for h in listed["historico"]] == [1, 2, 3, 4, 8]
+
+
+def test_the_return_path_keeps_every_delivered_document_and_appends_only(
+    api: Api, tokens: dict[str, str]
+) -> None:
+    """INSS -> MS delivered; the MS sends it back under the same NRE: with a document re-rendered it is
+    refused (each divergence named); with the originals unchanged plus a new one, only the new one is
+    requested."""
+    idt = received(api, tokens)
+    api.call("POST", f"/barramento/tramites/{idt}/recibo", tokens["ms"])
+    nre = api.call("GET", f"/barramento/tramites/{idt}/recibo", tokens["inss"]).json["tramite"]["nre"]
+    reply = b"%PDF-1.7\nparecer do MS\n%%EOF\n"
+
+    def back(*files: bytes) -> dict[str, Any]:
+        body = manifest(*files, receiver="200", nre=nre)
+        body["cabecalho"]["remetente"] = {"repositorio": "1", "estrutura": "101"}
+        return body
+
+    rerendered = PDF + b"\n% assinatura embutida"
+    changed = assert_problem(send(api, tokens["ms"], back(rerendered, ANNEX, reply)), 400, "dados-invalidos")
+    assert "mesmos SHA-256" in changed["detail"]
+    assert [e["campo"] for e in changed["erros"]] == ["documentos.0.componentes.0.sha256"]
+
+    returned = send(api, tokens["ms"], back(PDF, ANNEX, reply))
+    assert returned.status_code == 201, returned.body
+    assert [c["sha256"] for c in returned.json["componentesPendentes"]] == [b64(reply)]
+    assert returned.json["tramites"][0]["nre"] == nre
