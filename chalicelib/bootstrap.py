@@ -20,10 +20,12 @@ from chalicelib.services.bus import Bus
 from chalicelib.services.credentials import Credentials
 from chalicelib.services.documents import DocumentPolicy, Documents
 from chalicelib.services.events import EventLog
-from chalicelib.services.ports import Clock, MailSender, Signer, SystemClock
+from chalicelib.services.hosted import HostedBus
+from chalicelib.services.ports import BusWorkQueue, Clock, MailSender, Signer, SystemClock
 from chalicelib.services.processes import Processes
 from chalicelib.services.registry import Registry
 from chalicelib.services.signatures import Signatures
+from chalicelib.services.transfers import ProcessTransfers
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class Services:
     documents: Documents
     signatures: Signatures
     bus: Bus
+    transfers: ProcessTransfers
+    hosted: HostedBus
+    bus_work: BusWorkQueue
     idempotency_store: Any  # a Powertools persistence layer, used by handlers/idempotency.py
 
 
@@ -47,9 +52,11 @@ def build(settings: Settings) -> Services:
 
     from chalicelib.store import aws
     from chalicelib.store.blobs import S3BlobStore, needs_computed_checksums, s3_client
+    from chalicelib.store.bus_queue import SqsBusWorkQueue
     from chalicelib.store.clients import DynamoClientRepository
     from chalicelib.store.documents import DynamoUploadRepository
     from chalicelib.store.events import DynamoEventRepository
+    from chalicelib.store.hosting import DynamoHostingRepository
     from chalicelib.store.mail import SesMailSender, SqsMailOutbox
     from chalicelib.store.models import bind_models
     from chalicelib.store.processes import DynamoProcessRepository
@@ -78,13 +85,14 @@ def build(settings: Settings) -> Services:
         # Only off AWS (moto, the local stack), where S3 keeps no checksums: see store/blobs.py.
         compute_missing_checksums=needs_computed_checksums(settings.endpoint_url),
     )
+    policy = document_policy(settings)
     documents = Documents(
         processes,
         process_repository,
         DynamoUploadRepository(),
         blobs,
         clock=clock,
-        policy=document_policy(settings),
+        policy=policy,
     )
     signer: Signer = (
         KmsSigner(aws.client("kms", settings), settings.signing_key, clock=clock)
@@ -102,6 +110,16 @@ def build(settings: Settings) -> Services:
         clock=clock,
         auto_cancel_days=settings.bus_deadline_days,
     )
+    transfers = ProcessTransfers(process_repository, registry, clock)
+    hosted = HostedBus(
+        bus,
+        processes,
+        transfers,
+        DynamoHostingRepository(),
+        registry,
+        limits=policy.limits_for,
+        clock=clock,
+    )
     return Services(
         settings=settings,
         registry=registry,
@@ -113,6 +131,9 @@ def build(settings: Settings) -> Services:
         documents=documents,
         signatures=signatures,
         bus=bus,
+        transfers=transfers,
+        hosted=hosted,
+        bus_work=SqsBusWorkQueue(aws.client("sqs", settings), settings.queue_barramento),
         idempotency_store=idempotency,
     )
 

@@ -22,6 +22,7 @@ ENV_TABLE_PROCESSOS = "PEN_TABLE_PROCESSOS"
 ENV_TABLE_EVENTOS = "PEN_TABLE_EVENTOS"
 ENV_TABLE_TRAMITES = "PEN_TABLE_TRAMITES"
 ENV_QUEUE_CORREIO = "PEN_QUEUE_CORREIO"
+ENV_QUEUE_BARRAMENTO = "PEN_QUEUE_BARRAMENTO"
 ENV_BUCKET_DOCUMENTOS = "PEN_BUCKET_DOCUMENTOS"
 ENV_SIGNING_KEY = "PEN_SIGNING_KEY"
 ENV_MAIL_SENDER = "PEN_MAIL_SENDER"
@@ -52,6 +53,7 @@ REQUIRED = (
     ENV_TABLE_EVENTOS,
     ENV_TABLE_TRAMITES,
     ENV_QUEUE_CORREIO,
+    ENV_QUEUE_BARRAMENTO,
 )
 
 
@@ -71,6 +73,7 @@ class Settings:
     table_eventos: str
     table_tramites: str
     queue_correio: str
+    queue_barramento: str
     # Used from the processes pillar on: document contents and the platform's signing key.
     bucket_documentos: str | None
     signing_key: str | None
@@ -101,6 +104,7 @@ class Settings:
             table_eventos=env[ENV_TABLE_EVENTOS],
             table_tramites=env[ENV_TABLE_TRAMITES],
             queue_correio=env[ENV_QUEUE_CORREIO],
+            queue_barramento=env[ENV_QUEUE_BARRAMENTO],
             bucket_documentos=env.get(ENV_BUCKET_DOCUMENTOS) or None,
             signing_key=env.get(ENV_SIGNING_KEY) or None,
             mail_sender=env.get(ENV_MAIL_SENDER, "nao-responda@pen.example.gov.br"),

@@ -201,6 +201,10 @@ def run(args: argparse.Namespace) -> None:
             can_receive=not args.no_receive,
         )
         _print_structures([registry.save(structure)], args.json)
+    elif command in {("agency", "host"), ("agency", "unhost")}:
+        profile = services.hosted.set_hosted(args.id, args.action == "host")
+        state = "hosted: trâmites to it are imported automatically" if profile.hosted else "not hosted"
+        print(f"agency {profile.agency_id} is {state}")
     elif command == ("structure", "update"):
         current = registry.get(args.id)
         changes = _changes(args)
@@ -286,7 +290,9 @@ def parser() -> argparse.ArgumentParser:
     importing.add_argument("--dry-run", action="store_true")
 
     for kind in ("agency", "unit"):
-        add = groups.add_parser(kind, help=f"add an {kind}").add_subparsers(dest="action", required=True)
+        add = groups.add_parser(
+            kind, help=f"add an {kind}" + (", host or unhost it" if kind == "agency" else "")
+        ).add_subparsers(dest="action", required=True)
         command = add.add_parser("add")
         command.add_argument("--id", help="the national registry's id (default: a new one)")
         command.add_argument("--name", required=True)
@@ -299,6 +305,12 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--inactive", action="store_true")
         command.add_argument("--no-send", action="store_true", help="cannot send through the bus")
         command.add_argument("--no-receive", action="store_true", help="cannot receive through the bus")
+        if kind == "agency":
+            hosting = "the platform runs this agency's processes and imports what it receives"
+            add.add_parser("host", help=hosting).add_argument("id")
+            add.add_parser("unhost", help="the agency uses the bus from its own system only").add_argument(
+                "id"
+            )
 
     token = groups.add_parser("token", help="agency API clients").add_subparsers(dest="action", required=True)
     issue = token.add_parser("issue")

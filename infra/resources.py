@@ -161,7 +161,14 @@ STACK = Stack(
             ttl_attribute="expiracao",  # pending uploads that were never confirmed
         ),
         Table("EventosTable", "eventos", config.ENV_TABLE_EVENTOS, model_field="table_eventos"),
-        Table("TramitesTable", "tramites", config.ENV_TABLE_TRAMITES, model_field="table_tramites"),
+        Table(
+            "TramitesTable",
+            "tramites",
+            config.ENV_TABLE_TRAMITES,
+            model_field="table_tramites",
+            stream=True,
+            stream_handler="forward_tramite_changes",  # to the bus work queue (hosted agencies)
+        ),
         Table(
             "IdempotenciaTable",
             "idempotencia",
@@ -170,7 +177,10 @@ STACK = Stack(
             ttl_attribute="expiration",
         ),
     ),
-    queues=(Queue("CorreioQueue", "correio", config.ENV_QUEUE_CORREIO, handler="send_mail"),),
+    queues=(
+        Queue("CorreioQueue", "correio", config.ENV_QUEUE_CORREIO, handler="send_mail"),
+        Queue("BarramentoQueue", "barramento", config.ENV_QUEUE_BARRAMENTO, handler="run_bus_work"),
+    ),
     buckets=(Bucket("DocumentosBucket", "documentos", config.ENV_BUCKET_DOCUMENTOS),),
     keys=(
         SigningKey(

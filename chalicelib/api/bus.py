@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from chalicelib.api.models import ApiModel
+from chalicelib.api.models import ApiModel, StructureId
 from chalicelib.domain.bus import (
     Address,
     ComponentSignature,
@@ -29,8 +29,9 @@ from chalicelib.domain.bus import (
     Tramite,
     parse_refusal,
 )
-from chalicelib.domain.documents import Origin
+from chalicelib.domain.documents import FileLimits, Origin
 from chalicelib.domain.errors import FieldError, InvalidInput
+from chalicelib.domain.hosting import HostingProfile
 from chalicelib.domain.signatures import JsonValue, Stamp
 from chalicelib.services.bus import (
     MAX_RECEIVERS,
@@ -578,3 +579,53 @@ class PendenciaOut(ApiModel):
 class PendenciasOut(ApiModel):
     itens: list[PendenciaOut]
     cursor: str | None = None
+
+
+# --- hosted agencies: sending from the processes service, reception rules ---------------------------------
+
+
+class EnvioProcessoIn(ApiModel):
+    """O envio de um processo do seu órgão (hospedado nesta plataforma) pelo barramento: o manifesto é
+    montado a partir do processo, e os arquivos já estão no barramento (nada a enviar)."""
+
+    unidade: StructureId = Field(description="Unidade remetente: o processo precisa estar aberto nela")
+    destinatarios: list[EnderecoIn] = Field(min_length=1, max_length=MAX_RECEIVERS)
+    urgente: bool = False
+    motivoUrgencia: Text | None = None  # noqa: N815
+
+    def receivers(self) -> tuple[Address, ...]:
+        return tuple(e.to_domain() for e in self.destinatarios)
+
+
+class TramitesEnviadosOut(ApiModel):
+    tramites: list[TramiteOut] = Field(description="Um trâmite por destinatário, já no estado 2 (custódia)")
+
+
+class RecebimentoIn(ApiModel):
+    especies: list[int] | None = Field(
+        default=None,
+        max_length=200,
+        description="Espécies documentais aceitas pelo barramento (códigos nacionais); omita para aceitar "
+        "todas",
+    )
+
+
+class RecebimentoOut(ApiModel):
+    """Como o órgão recebe pelo barramento. Hospedado: a plataforma importa os processos recebidos e
+    recusa, com o motivo nacional, os que fogem destas regras."""
+
+    orgaoId: str  # noqa: N815
+    hospedado: bool
+    especies: list[int] | None
+    tamanhoMaximo: int  # noqa: N815
+    tiposMidia: list[str]  # noqa: N815
+
+    @classmethod
+    def from_domain(cls, profile: HostingProfile, limits: FileLimits) -> RecebimentoOut:
+        return cls(
+            orgaoId=profile.agency_id,
+            hospedado=profile.hosted,
+            especies=sorted(profile.kinds) if profile.kinds is not None else None,
+            tamanhoMaximo=limits.max_size,
+            tiposMidia=sorted(limits.media_types),
+        )

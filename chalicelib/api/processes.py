@@ -145,6 +145,11 @@ class ProcessOut(ApiModel):
     relacionados: list[str]
     criadoEm: datetime  # noqa: N815
     atualizadoEm: datetime  # noqa: N815
+    nre: str | None = Field(description="O NRE do processo no barramento, desde o primeiro trâmite externo")
+    bloqueadoPor: list[str] = Field(  # noqa: N815
+        description="IDTs dos trâmites externos em curso: enquanto houver algum, o processo não aceita "
+        "alterações"
+    )
     versao: int
 
     @classmethod
@@ -172,6 +177,8 @@ class ProcessOut(ApiModel):
             relacionados=sorted(masked(n) for n in p.related),
             criadoEm=p.created_at,
             atualizadoEm=p.updated_at,
+            nre=p.nre,
+            bloqueadoPor=sorted(p.locked_by),
             versao=p.version,
         )
 

@@ -8,6 +8,7 @@ from chalicelib.handlers import (
     assinaturas,
     auth,
     barramento,
+    bus_worker,
     documentos,
     estruturas,
     events,
@@ -29,5 +30,6 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     barramento.bp,
     mail.bp,
     events.bp,
+    bus_worker.bp,
     schedules.bp,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib.api.bus import RecebimentoIn, RecebimentoOut
 from chalicelib.api.models import (
     CallerOut,
     ClientList,
@@ -55,3 +56,28 @@ def _own_agency(caller: Caller, orgao_id: str) -> str:
     if agency_id != caller.agency_id:
         raise structure_not_found(agency_id)
     return agency_id
+
+
+@api_route(
+    bp, "/orgaos/{orgao_id}/recebimento", "GET", summary="Regras de recebimento pelo barramento", tag=TAG,
+    access=Scope.ADMIN, response=RecebimentoOut, errors=(400, 404),
+)  # fmt: skip
+def get_reception(caller: Caller, orgao_id: str) -> RecebimentoOut:
+    """Se o órgão é hospedado (a plataforma importa o que ele recebe) e o que ele aceita: tamanho e tipos de
+    arquivo (os mesmos dos seus documentos) e as espécies documentais."""
+    agency_id = _own_agency(caller, orgao_id)
+    hosted = services().hosted
+    return RecebimentoOut.from_domain(hosted.profile(agency_id), hosted.limits(agency_id))
+
+
+@api_route(
+    bp, "/orgaos/{orgao_id}/recebimento", "PUT", summary="Define as espécies aceitas pelo barramento",
+    tag=TAG, access=Scope.ADMIN, body=RecebimentoIn, response=RecebimentoOut, errors=(400, 404),
+)  # fmt: skip
+def set_reception(caller: Caller, orgao_id: str, body: RecebimentoIn) -> RecebimentoOut:
+    """Processos com documentos de outras espécies são recusados com o motivo 04 (espécie documental não
+    mapeada). Sem `especies`, todas são aceitas."""
+    agency_id = _own_agency(caller, orgao_id)
+    hosted = services().hosted
+    kinds = frozenset(body.especies) if body.especies is not None else None
+    return RecebimentoOut.from_domain(hosted.set_kinds(agency_id, kinds), hosted.limits(agency_id))

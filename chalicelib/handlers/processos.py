@@ -6,6 +6,7 @@ from datetime import date
 
 from chalice import Blueprint
 
+from chalicelib.api.bus import EnvioProcessoIn, TramiteOut, TramitesEnviadosOut
 from chalicelib.api.models import StructureId
 from chalicelib.api.processes import (
     ChainCheckOut,
@@ -261,3 +262,33 @@ def process_history(caller: Caller, nup: str, query: PageQuery) -> HistoryOut:
         cursor=page.cursor,
         verificacao=ChainCheckOut.from_domain(check),
     )
+
+
+@api_route(
+    bp,
+    "/processos/{nup}/tramites",
+    "POST",
+    summary="Envia o processo a outro(s) órgão(s) pelo barramento",
+    tag=TAG,
+    access=Scope.PROCESSOS,
+    body=EnvioProcessoIn,
+    response=TramitesEnviadosOut,
+    status=201,
+    errors=(400, 403, 404, 409),
+    person=True,
+)
+def send_process_through_bus(
+    actor: Actor, caller: Caller, nup: str, body: EnvioProcessoIn
+) -> TramitesEnviadosOut:
+    """Para órgãos hospedados nesta plataforma. O barramento confere o processo pelas regras nacionais
+    (interessado, nível de acesso, documentos assinados), abre um trâmite por destinatário (estado 2: os
+    arquivos já estão no barramento) e bloqueia o processo até o recibo, a recusa ou o cancelamento."""
+    tramites = services().hosted.send(
+        actor,
+        nup_digits(nup, "nup"),
+        body.unidade,
+        body.receivers(),
+        urgent=body.urgente,
+        urgency_reason=body.motivoUrgencia,
+    )
+    return TramitesEnviadosOut(tramites=[TramiteOut.from_domain(t) for t in tramites])

@@ -396,6 +396,23 @@ class Bus:
         url = self._blobs.presign_get(blob_key(sha256), item["nome"], item["tipoMidia"], DOWNLOAD_EXPIRES)
         return ComponentDownload(sha256, item["tamanho"], url, DOWNLOAD_EXPIRES, tramite)
 
+    def take_delivery(self, caller: Caller, idt: str) -> Tramite:
+        """The receiver takes the whole trâmite at once, as a system hosted here does (its components are
+        already where the bus keeps them): metadata and every component recorded, 2 -> 4 in one write;
+        a no-op from 4 to 6."""
+        tramite = self._party(caller, idt)
+        by = self._actor(caller)
+        hashes = frozenset(item["sha256"] for item in self._record(idt)["componentes"])
+        now = self._clock.now()
+
+        def take(current: Tramite) -> Tramite:
+            taken = fetch_metadata(current, by, now)
+            for sha256 in sorted(hashes):
+                taken = fetch_component(taken, sha256, hashes, by, now)
+            return current if taken.state is current.state and taken.fetched == current.fetched else taken
+
+        return self._update(tramite, take)
+
     def conclude(self, caller: Caller, idt: str) -> Tramite:
         """4 -> 5: the bus builds the recibo de conclusão over the trâmite and its components' hashes,
         stamps it with the platform key and stores it with the move, in one conditional write."""
@@ -515,6 +532,13 @@ class Bus:
         else:
             page = self._tramites.by_nup("".join(c for c in nup or "" if c.isdigit()), cursor, limit)
         return Page([t for t in page.items if t.roles_of(caller.agency_id)], page.cursor)
+
+    def tramite(self, idt: str) -> Tramite:
+        """A trâmite as stored, for the bus's own workers (no party check: never behind an API route)."""
+        found = self._tramites.get(idt)
+        if found is None:
+            raise tramite_not_found(idt)
+        return found
 
     def _party(self, caller: Caller, idt: str) -> Tramite:
         tramite = self._tramites.get(idt)

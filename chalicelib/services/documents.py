@@ -202,6 +202,8 @@ class Documents:
         document = process.document(order)
         if document is None:
             raise document_not_found(nup, order)
+        if process.received_document(order) is not None:  # its SHA-256 must travel back unchanged
+            raise Conflict(f"O documento {order} foi recebido pelo barramento e não pode ser alterado.")
         document.require_editable()
         if document.version != expected_version:
             raise Conflict(

@@ -12,6 +12,7 @@ from chalicelib.domain.credentials import ApiClient
 from chalicelib.domain.documents import Declaration, Document, StoredObject
 from chalicelib.domain.events import ProcessEvent
 from chalicelib.domain.history import HistoryEntry
+from chalicelib.domain.hosting import HostingProfile
 from chalicelib.domain.processes import OpenUnit, Process
 from chalicelib.domain.signatures import JsonValue, PublicKey, Stamp
 from chalicelib.domain.structures import Structure
@@ -112,6 +113,25 @@ class ProcessWrite:
 
 
 @dataclass(frozen=True)
+class ImportWrite:
+    """A trâmite's import into an agency's copy of a process (new, or existing: the return path).
+
+    `process` is the copy as it will be stored (version = the one read, 0 for a new copy), with its
+    `received` documents; `entries` are every history entry the import adds, oldest first, the last
+    one recording the receipt; `documents` the documents it adds and `open_units` the units it opens.
+    Everything is derived from the manifest, the IDT and the receipt time, so a redelivered import
+    builds the very same write."""
+
+    process: Process
+    entries: tuple[HistoryEntry, ...]
+    documents: tuple[Document, ...]
+    open_units: tuple[OpenUnit, ...]
+    idt: str
+    nre: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
 class InboxItem:
     nup: str
     open_unit: OpenUnit
@@ -150,6 +170,18 @@ class ProcessRepository(Protocol):
     def history(self, agency_id: str, nup: str, cursor: str | None, limit: int) -> Page[HistoryEntry]: ...
 
     def inbox(self, unit_id: str, cursor: str | None, limit: int) -> Page[InboxItem]: ...
+
+    def imported(self, agency_id: str, nup: str, idt: str) -> bool:
+        """Whether trâmite `idt` was already imported into the agency's copy of the NUP."""
+        ...
+
+    def import_copy(self, write: ImportWrite) -> Process:
+        """Stores an import once per IDT: the change of the copy (version-guarded, or created) and a
+        marker of the IDT in one transaction. Documents and history entries that do not fit in it are
+        written before it, idempotently (a rewrite of the same item is harmless; a different item in
+        its place is a Conflict). Conflict when the marker already exists or the copy changed since
+        it was read. Writes no verification keys: they belong to the copy that was signed."""
+        ...
 
     def find_verification(self, code: str, crc: str) -> VerificationKey | None:
         """The signed document a verification code and CRC name, in one read by that key (the code
@@ -288,6 +320,20 @@ class BlobStore(Protocol):
         ...
 
     def presign_get(self, key: str, file_name: str, media_type: str, expires: int) -> str: ...
+
+
+class HostingRepository(Protocol):
+    def get(self, agency_id: str) -> HostingProfile:
+        """The agency's profile; a default one (not hosted, every espécie) when none was stored."""
+        ...
+
+    def put(self, profile: HostingProfile, at: datetime) -> HostingProfile: ...
+
+
+class BusWorkQueue(Protocol):
+    """Where the bus's state changes wait for the platform's own work on them (hosted agencies)."""
+
+    def enqueue(self, idt: str, state: int) -> None: ...
 
 
 class ManifestCodec(Protocol):

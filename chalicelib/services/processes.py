@@ -217,6 +217,7 @@ class Processes:
     def reopen(self, actor: Actor, nup: str, unit_id: str) -> Process:
         process = self.get(actor.agency_id, nup)
         unit = self._own_unit(actor.agency_id, unit_id)
+        process.require_unlocked()
         if process.merged_into is not None:
             raise Conflict(
                 f"O processo foi anexado ao processo {process.merged_into} e não pode ser reaberto."
@@ -237,6 +238,7 @@ class Processes:
     def relate(self, actor: Actor, nup: str, other_nup: str, unit_id: str) -> Process:
         process = self._writable(actor, nup, unit_id)
         other = self.get(actor.agency_id, other_nup)
+        other.require_unlocked()  # the relation is written into the other process too
         if other.nup == process.nup:
             raise InvalidInput(
                 "Um processo não pode ser relacionado a si mesmo.",
@@ -272,6 +274,7 @@ class Processes:
 
     def resume(self, actor: Actor, nup: str, unit_id: str) -> Process:
         process = self.get(actor.agency_id, nup)
+        process.require_unlocked()
         if not process.suspended:
             raise Conflict("O processo não está sobrestado.")
         if process.open_in(unit_id) is None:

@@ -14,6 +14,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
@@ -132,6 +133,19 @@ class ClientItem(Model):
     by_agency = ClientsByAgency()
 
 
+class HostingItem(Model):
+    """An agency hosted on this platform and the espécies it accepts through the bus:
+    id "HOSPEDAGEM#<agency id>" (no orgao_id attribute, so the clients' index never lists it)."""
+
+    class Meta(_Meta):
+        table_name = "clientes"
+
+    id = UnicodeAttribute(hash_key=True)
+    hospedado = BooleanAttribute(default=False)
+    especies = NumberSetAttribute(null=True)  # absent: every espécie
+    atualizado_em = UTCDateTimeAttribute()
+
+
 # --- processes pillar: one table, one partition per process ----------------------------------------
 # A process is one agency's copy of a NUP: the bus imports a process into another agency of the
 # platform under the same NUP, and each copy lives on by itself. pk "P#<agency id>#<nup>" holds: "#M" the
@@ -142,6 +156,8 @@ class ClientItem(Model):
 # pk "SEQ#<unit code>#<year>" holds the NUP sequence of a protocol unit; pk "NUM#<unit>#<espécie>#<year>"
 # the numbers of internal documents; pk "ENVIO#<id>" an external document's pending upload;
 # pk "VER#<verification code>", sk "CRC#<crc>" the public lookup key of a signed document.
+# The bus's import adds "#B#<order>" (a document received through the bus) and "IMP#<idt>" (the marker
+# that makes an import happen once per trâmite; "IMP#" sorts after "H#", outside the process's read).
 
 
 class InterestedMap(MapAttribute[str, Any]):
@@ -231,9 +247,47 @@ class ProcessItem(Model):
     hist_seq = NumberAttribute(default=0)
     hist_head = UnicodeAttribute(default="")
     copia_nup = UnicodeAttribute()  # = nup, only here: the key of the sparse "copias" index
+    nre = UnicodeAttribute(null=True)  # the bus's id of the process, kept for good
+    bloqueado_por = UnicodeSetAttribute(null=True)  # IDTs of the open trâmites that lock it
     versao = VersionAttribute()
 
     copies = ProcessCopies()
+
+
+class ReceivedSignatureMap(MapAttribute[str, Any]):
+    razao = UnicodeAttribute()
+    data_hora = UTCDateTimeAttribute()
+    valor = UnicodeAttribute()  # base64
+    cadeia = UnicodeAttribute(null=True)  # base64
+
+
+class ReceivedDocumentItem(Model):
+    """A document the copy received through the bus: pk "P#<agency id>#<nup>", sk "#B#<order>" (read
+    with the process). Written once by the import, never rewritten."""
+
+    class Meta(_Meta):
+        table_name = "processos"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    ordem = NumberAttribute()
+    idt = UnicodeAttribute()
+    sha256 = UnicodeAttribute()
+    assinaturas = ListAttribute(of=ReceivedSignatureMap, null=True)
+
+
+class ImportMarkerItem(Model):
+    """A trâmite imported into the copy: pk "P#<agency id>#<nup>", sk "IMP#<idt>", written in the same
+    transaction as the import's change of the process, so an import happens once per IDT."""
+
+    class Meta(_Meta):
+        table_name = "processos"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    idt = UnicodeAttribute()
+    nre = UnicodeAttribute()
+    recebido_em = UTCDateTimeAttribute()
 
 
 class RelationItem(Model):
@@ -518,7 +572,7 @@ TABLE_MODELS: dict[str, type[Model]] = {
 }
 _BOUND: dict[str, tuple[type[Model], ...]] = {
     "table_estruturas": (StructureItem, ProtocolCodeGuard, Counter),
-    "table_clientes": (ClientItem,),
+    "table_clientes": (ClientItem, HostingItem),
     "table_processos": (
         ProcessTable,
         OpenUnitItem,
@@ -529,6 +583,8 @@ _BOUND: dict[str, tuple[type[Model], ...]] = {
         DocumentItem,
         PendingUploadItem,
         VerificationItem,
+        ReceivedDocumentItem,
+        ImportMarkerItem,
     ),
     "table_eventos": (EventItem,),
     "table_tramites": (TramiteItem, OpenTramiteGuard),

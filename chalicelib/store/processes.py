@@ -3,18 +3,29 @@ per operation, the history entry always in the same transaction as the change it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from pynamodb.connection import Connection
+from pynamodb.constants import ITEM
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict, SequenceTaken
 from chalicelib.domain.history import HistoryEntry
-from chalicelib.domain.processes import AccessLevel, Interested, OpenUnit, Process
-from chalicelib.services.ports import InboxItem, Page, ProcessWrite, VerificationKey
+from chalicelib.domain.processes import (
+    AccessLevel,
+    Interested,
+    OpenUnit,
+    Process,
+    ReceivedDocument,
+    ReceivedSignature,
+)
+from chalicelib.services.ports import ImportWrite, InboxItem, Page, ProcessWrite, VerificationKey
 from chalicelib.store import cursors
 from chalicelib.store.documents import (
     document_item,
@@ -31,10 +42,13 @@ from chalicelib.store.documents import (
 from chalicelib.store.models import (
     DocumentItem,
     HistoryItem,
+    ImportMarkerItem,
     InterestedMap,
     OpenUnitItem,
     PendingUploadItem,
     ProcessItem,
+    ReceivedDocumentItem,
+    ReceivedSignatureMap,
     RelationItem,
     SequenceItem,
     VerificationItem,
@@ -42,6 +56,16 @@ from chalicelib.store.models import (
 
 META = "#M"
 RELATED, MERGED = "relacionado", "anexo"
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
+MAX_TRANSACTION_BYTES = 3 * 1024 * 1024  # under its 4 MB, with room for keys and expressions
+
+
+def _import_sk(idt: str) -> str:
+    return f"IMP#{idt}"
+
+
+def _received_sk(order: int) -> str:
+    return f"#B#{order:06d}"
 
 
 def _sequence_pk(unit_code: str, year: int) -> str:
@@ -73,10 +97,52 @@ def _process_item(process: Process) -> ProcessItem:
         atualizado_em=process.updated_at,
         hist_seq=process.history_seq,
         hist_head=process.history_head,
+        nre=process.nre,
+        bloqueado_por=set(process.locked_by) or None,  # DynamoDB keeps no empty set
     )
     if process.version:
         item.versao = process.version
     return item
+
+
+def _received_item(agency_id: str, nup: str, received: ReceivedDocument) -> ReceivedDocumentItem:
+    return ReceivedDocumentItem(
+        pk=process_pk(agency_id, nup),
+        sk=_received_sk(received.order),
+        ordem=received.order,
+        idt=received.idt,
+        sha256=received.sha256,
+        assinaturas=[
+            ReceivedSignatureMap(
+                razao=s.reason, data_hora=s.signed_at, valor=s.value, cadeia=s.certificate_chain
+            )
+            for s in received.signatures
+        ]
+        or None,
+    )
+
+
+def _received(item: ReceivedDocumentItem) -> ReceivedDocument:
+    return ReceivedDocument(
+        order=int(item.ordem),
+        idt=item.idt,
+        sha256=item.sha256,
+        signatures=tuple(
+            ReceivedSignature(s.razao, s.data_hora, s.valor, s.cadeia) for s in item.assinaturas or ()
+        ),
+    )
+
+
+def _raw_put(item: Model, condition: Condition | None) -> dict[str, Any]:
+    """The Put of `item` exactly as it is: its version attribute written as set, with no version
+    condition of its own (the import's writes carry conditions that make a rewrite harmless)."""
+    attributes = item.serialize()
+    pk, sk = attributes.pop("pk")["S"], attributes.pop("sk")["S"]
+    return (
+        type(item)
+        ._get_connection()
+        .get_operation_kwargs(pk, sk, key=ITEM, attributes=attributes, condition=condition)
+    )
 
 
 def _open_unit_item(process: Process, unit: OpenUnit) -> OpenUnitItem:
@@ -143,6 +209,7 @@ def _process(
     units: list[OpenUnit],
     relations: list[RelationItem],
     documents: list[DocumentItem] | None = None,
+    received: list[ReceivedDocumentItem] | None = None,
 ) -> Process:
     return Process(
         nup=item.nup,
@@ -165,6 +232,9 @@ def _process(
         documents=tuple(sorted((to_document(d) for d in documents or ()), key=lambda d: d.order)),
         history_seq=int(item.hist_seq or 0),
         history_head=item.hist_head or "",
+        nre=item.nre,
+        locked_by=frozenset(item.bloqueado_por or ()),
+        received=tuple(sorted((_received(r) for r in received or ()), key=lambda r: r.order)),
         version=int(item.versao or 0),
     )
 
@@ -178,6 +248,7 @@ class DynamoProcessRepository:
         units: list[OpenUnit] = []
         relations: list[RelationItem] = []
         documents: list[DocumentItem] = []
+        received: list[ReceivedDocumentItem] = []
         # One query: the process, its relations, its open units and its documents. Items are small
         # (document contents live in S3), so a process fits one 1 MB page; a larger one still reads
         # whole, page after page.
@@ -197,12 +268,14 @@ class DynamoProcessRepository:
                     units.append(_open_unit(OpenUnitItem.from_raw_data(raw)))
                 elif sk.startswith("#R#"):
                     relations.append(RelationItem.from_raw_data(raw))
+                elif sk.startswith("#B#"):
+                    received.append(ReceivedDocumentItem.from_raw_data(raw))
                 elif sk.startswith("D#"):
                     documents.append(DocumentItem.from_raw_data(raw))
             start = page.get("LastEvaluatedKey")
             if not start:
                 break
-        return None if meta is None else _process(meta, units, relations, documents)
+        return None if meta is None else _process(meta, units, relations, documents, received)
 
     def copies(self, nup: str) -> list[Process]:
         # The index gives the agencies (keys only); each copy is then read whole and strongly
@@ -275,6 +348,75 @@ class DynamoProcessRepository:
         for key in write.verifications:  # written once: a (code, CRC) pair never points elsewhere
             transaction.save(verification_item(key), condition=VerificationItem.pk.does_not_exist())
 
+    def imported(self, agency_id: str, nup: str, idt: str) -> bool:
+        try:
+            ImportMarkerItem.get(process_pk(agency_id, nup), _import_sk(idt), consistent_read=True)
+        except ImportMarkerItem.DoesNotExist:
+            return False
+        return True
+
+    def import_copy(self, write: ImportWrite) -> Process:
+        process = write.process
+        pk = process_pk(process.agency_id, process.nup)
+        meta = _process_item(process)
+        meta.versao = process.version + 1
+        unchanged = (
+            ProcessItem.pk.does_not_exist() if process.version == 0 else ProcessItem.versao == process.version
+        )
+        marker = ImportMarkerItem(
+            pk=pk, sk=_import_sk(write.idt), idt=write.idt, nre=write.nre, recebido_em=write.received_at
+        )
+        core = [_raw_put(meta, unchanged), _raw_put(marker, ImportMarkerItem.sk.does_not_exist())]
+        opened = {u.unit_id for u in write.open_units}
+        core += [_raw_put(_open_unit_item(process, unit), None) for unit in write.open_units]
+        core += [  # the inbox summary follows the process (the meta item's condition guards it)
+            _raw_put(_open_unit_item(process, unit), None)
+            for unit in process.open_units
+            if unit.unit_id not in opened
+        ]
+        # Items that may already be there from an interrupted attempt: the same item again is fine.
+        body = [
+            _raw_put(
+                _history_item(entry, process),
+                HistoryItem.sk.does_not_exist() | (HistoryItem.hash == entry.hash),
+            )
+            for entry in write.entries
+        ]
+        for document in write.documents:
+            body.append(
+                _raw_put(
+                    document_item(process.agency_id, document),
+                    DocumentItem.sk.does_not_exist() | (DocumentItem.sha256 == document.component.sha256),
+                )
+            )
+            received = process.received_document(document.order)
+            if received is not None:
+                body.append(
+                    _raw_put(
+                        _received_item(process.agency_id, process.nup, received),
+                        ReceivedDocumentItem.sk.does_not_exist()
+                        | (ReceivedDocumentItem.sha256 == received.sha256),
+                    )
+                )
+        if not _fits(core + body):
+            # Too much for one transaction: the documents and all history entries but the last go
+            # first, in order, in transactions of their own; the last entry closes the chain with
+            # the process's head in the final one.
+            last = len(write.entries) - 1
+            early, body = body[:last] + body[last + 1 :], [body[last]]
+            for chunk in _chunks(early):
+                self._transact(chunk)
+        self._transact(core + body)
+        return process.changed(version=process.version + 1)
+
+    def _transact(self, puts: list[dict[str, Any]]) -> None:
+        try:
+            self._connection.transact_write_items(
+                condition_check_items=[], delete_items=[], put_items=puts, update_items=[]
+            )
+        except TransactWriteError as error:
+            raise self._conflict(error) from error
+
     def _conflict(self, error: TransactWriteError) -> Conflict:
         if error.cause_response_code == "TransactionCanceledException":
             return Conflict("O processo foi alterado por outra operação ao mesmo tempo; releia-o e repita.")
@@ -317,3 +459,25 @@ class DynamoProcessRepository:
             for i in results
         ]
         return Page(items, cursors.encode(results.last_evaluated_key, ("caixa", unit_id)))
+
+
+def _size(put: dict[str, Any]) -> int:
+    return len(json.dumps(put, default=str))
+
+
+def _fits(puts: list[dict[str, Any]]) -> bool:
+    return len(puts) <= MAX_TRANSACTION_ITEMS and sum(map(_size, puts)) <= MAX_TRANSACTION_BYTES
+
+
+def _chunks(puts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Consecutive groups that each fit in one transaction (a document item is at most 400 KB)."""
+    chunks: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    for put in puts:
+        if current and not _fits([*current, put]):
+            chunks.append(current)
+            current = []
+        current.append(put)
+    if current:
+        chunks.append(current)
+    return chunks

@@ -15,19 +15,21 @@ from datetime import UTC, datetime
 import pytest
 from pynamodb.connection import Connection
 
+from chalicelib.domain.bus import Address
 from chalicelib.domain.catalogs import PlatformOperation, operation_for
 from chalicelib.domain.documents import StoredObject
-from chalicelib.domain.errors import InvalidInput, NotFound
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.events import ProcessEvent
 from chalicelib.domain.history import next_entry
 from chalicelib.domain.processes import AccessLevel, Interested, Metadata, OpenUnit, Process
 from chalicelib.domain.signatures import ALGORITHM, PublicKey, Stamp
 from chalicelib.domain.structures import Structure
 from chalicelib.services.documents import DocumentInput, Documents
-from chalicelib.services.ports import ProcessWrite, SystemClock
+from chalicelib.services.ports import ImportWrite, ProcessWrite, SystemClock
 from chalicelib.services.processes import Actor, Processes
 from chalicelib.services.registry import Registry
 from chalicelib.services.signatures import Signatures, SignRequest
+from chalicelib.services.transfers import ProcessTransfers
 from chalicelib.store.documents import DynamoUploadRepository
 from chalicelib.store.events import DynamoEventRepository
 from chalicelib.store.models import bind_models
@@ -242,3 +244,39 @@ def test_events_of_two_copies_of_a_nup_are_both_kept(world: World) -> None:
     assert events.add(event("200"), at) is False  # a redelivery is still recognised
     assert events.for_process("100", nup) == [event("100")]
     assert events.for_process("200", nup) == [event("200")]
+
+
+def test_an_import_is_stored_once_per_idt_with_its_documents_and_history(world: World) -> None:
+    """import_copy / imported: the marker, the copy's items (documents, received signatures, history)
+    and the version guard, on both engines (DynamoDB Local checks every condition expression)."""
+    transfers = ProcessTransfers(world.repository, world.processes._registry, SystemClock())
+    original = world.processes.create(MS, "101", METADATA)
+    nup = original.nup
+    world.documents.create_internal(MS, nup, memo("101"), "<p>Do MS</p>")
+    world.signatures.sign(MS, nup, 1, SignRequest("101", "Fulano", "Analista"))
+    manifest = transfers.outgoing_manifest(MS, nup, "101", Address("1", "101"), [Address("1", "201")], None)
+    at = datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
+    assert world.repository.imported("200", nup, "IDT-1") is False
+
+    copy = transfers.import_process("200", "201", manifest, idt="IDT-1", nre="NRE-1", received_at=at,
+                                    sender_label="MS")  # fmt: skip
+
+    assert world.repository.imported("200", nup, "IDT-1") is True
+    assert world.repository.imported("100", nup, "IDT-1") is False
+    assert world.repository.get("200", nup) == copy
+    assert (copy.version, copy.nre, [d.order for d in copy.documents]) == (1, "NRE-1", [1])
+    [received] = copy.received
+    assert received.sha256 == copy.documents[0].component.sha256
+    assert [s.reason for s in received.signatures] == ["Assinado por Fulano (Analista)"]
+    history, check = world.processes.history("200", nup, None, 50)
+    assert check.intact
+    assert history.items[-1].operation == "04"
+    again = transfers.import_process("200", "201", manifest, idt="IDT-1", nre="NRE-1", received_at=at,
+                                     sender_label="MS")  # fmt: skip
+    assert again == copy
+    assert world.repository.get("100", nup) == world.processes.get("100", nup)  # the sender's untouched
+    # A write prepared from a stale read of the copy is refused.
+    stale = ImportWrite(copy.changed(version=0), (), (), (), "IDT-9", "NRE-1", at)
+    with pytest.raises(Conflict):
+        world.repository.import_copy(stale)
+    assert world.repository.imported("200", nup, "IDT-9") is False

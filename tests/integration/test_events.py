@@ -25,13 +25,16 @@ def worker(stack: Stack) -> Worker:
         Structure(id="102", name="Divisão", acronym="DIV", agency_id="", parent_id="101")
     )
     sqs = client("sqs", stack.endpoint, servers.REGION)
-    env = {"PEN_QUEUE_CORREIO": stack.settings.queue_correio}
+    env = {
+        "PEN_QUEUE_CORREIO": stack.settings.queue_correio,
+        "PEN_QUEUE_BARRAMENTO": stack.settings.queue_barramento,
+    }
     return Worker.for_stack(app_module.app, sqs, env, stage=stack.settings.stage, region=servers.REGION,
                             log=lambda _: None)  # fmt: skip
 
 
 def drain(worker: Worker, rounds: int = 10) -> None:
-    source = worker.streams[0]
+    source = next(s for s in worker.streams if s.table.logical_id == "ProcessosTable")
     for _ in range(rounds):
         result = worker.poll_stream(source)
         if result.delivered == 0 and result.retried == 0:

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from chalice.test import Client
 
 import app as app_module
 from infra.local.mail import fetch_ses_state, sent_mails
+from tests import servers
 from tests.integration.conftest import Stack
+
+
+@pytest.fixture(autouse=True, scope="module")
+def small_moto_state(moto_endpoint: str) -> None:
+    """These tests read SES's state through moto's whole-state dump, whose time grows with everything
+    the other tests left on the in-process moto (every server in a process shares one state): reset it
+    first. Safe: every test creates the resources it uses."""
+    servers.reset_moto(moto_endpoint)
 
 
 def test_partial_batch_failure_reports_only_the_bad_record(stack: Stack) -> None:

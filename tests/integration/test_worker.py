@@ -25,13 +25,16 @@ from infra.local.mail import fetch_ses_state, sent_mails
 from infra.local.resources import client, create_resources
 from infra.local.worker import QueueSource, Schedule, Worker, failed_ids
 from infra.resources import STACK
+from tests import servers
 
 REGION = "sa-east-1"
 MAIL_QUEUE = next(q for q in STACK.queues if q.handler == "send_mail")
-# For the tiny apps below, which only have the queue's handler: STACK with no stream consumed
-# (tests/integration/test_stream_bridge.py tests the streams).
+# For the tiny apps below, which only have the mail queue's handler: STACK with that queue only and no
+# stream consumed (tests/integration/test_stream_bridge.py tests the streams).
 QUEUES_ONLY = dataclasses.replace(
-    STACK, tables=tuple(dataclasses.replace(t, stream_handler=None) for t in STACK.tables)
+    STACK,
+    tables=tuple(dataclasses.replace(t, stream_handler=None) for t in STACK.tables),
+    queues=(MAIL_QUEUE,),
 )
 
 
@@ -84,6 +87,14 @@ def local(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     bootstrap.reset()
     yield Env(moto_endpoint, stage, env, client("sqs", moto_endpoint, REGION), [])
     bootstrap.reset()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def small_moto_state(moto_endpoint: str) -> None:
+    """These tests read SES's state through moto's whole-state dump, whose time grows with everything
+    the other tests left on the in-process moto (every server in a process shares one state): reset it
+    first. Safe: every test creates the resources it uses."""
+    servers.reset_moto(moto_endpoint)
 
 
 def mail_to(address: str, subject: str) -> str:

@@ -28,7 +28,13 @@ from chalicelib.domain.bus.manifest import (
     validate_manifest,
 )
 from chalicelib.domain.bus.receipts import CONCLUSION_FORMAT, SEND_FORMAT, ReceiptRecord, SendReceiptRecord
-from chalicelib.domain.bus.refusal import MAX_JUSTIFICATION, Refusal, RefusalReason, parse_refusal
+from chalicelib.domain.bus.refusal import (
+    MAX_JUSTIFICATION,
+    Refusal,
+    RefusalReason,
+    clip_justification,
+    parse_refusal,
+)
 from chalicelib.domain.bus.return_path import ReturnMismatch, check_return, return_problems
 from chalicelib.domain.bus.states import (
     AUTO_CANCEL_DAYS,
@@ -113,6 +119,7 @@ __all__ = [
     "cancel",
     "check_move",
     "check_return",
+    "clip_justification",
     "complete_upload",
     "components_to_request",
     "due_for_auto_cancel",

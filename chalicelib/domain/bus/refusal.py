@@ -71,3 +71,10 @@ def parse_refusal(reason: str, justification: str | None) -> Refusal:
     if problems or parsed is None:
         raise InvalidInput("A recusa tem dados inválidos.", problems)
     return Refusal(parsed, text or None)
+
+
+def clip_justification(text: str) -> str:
+    """`text` cut to the national limit (with an ellipsis when cut): for justificativas the platform
+    writes itself from longer messages."""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_JUSTIFICATION else text[: MAX_JUSTIFICATION - 1] + "…"

@@ -1,0 +1,387 @@
+"""Agencies hosted on this platform and the bus, through the real handlers and services on the moto
+server: a hosted agency sends from its processes (zero bytes uploaded, process locked), the worker
+imports at a hosted receiver exactly once and sends the recibo, the sender's side is closed (6:
+concluded as sent; refusal, cancel: unlocked), the reception rules refuse with the national motivo,
+the return path appends only, an outside system's trâmite is imported too.
+
+Fault injection: for every AWS call of the import leg and of the receipt leg, a run where that call
+fails once, then the message is delivered again until it goes through: the end state is the same as
+a clean run's (one process at the receiver, one receipt, the history whole, the sender unlocked
+exactly when it should be). Each message delivered three times gives the same end state too."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import pytest
+from botocore.client import BaseClient
+
+from chalicelib.domain.bus import TramiteState
+from chalicelib.domain.credentials import Scope
+from chalicelib.domain.structures import Structure
+from chalicelib.handlers import bus_worker
+from chalicelib.services.processes import masked
+from tests import servers
+from tests.integration.conftest import Api, Stack, assert_problem
+from tests.integration.test_bus import component, confirm, manifest, send, upload_all
+from tests.integration.test_documents import PDF, WHO, b64, new_process, put, upload_and_confirm
+
+MGI_UNIT = "401"
+
+
+PNG = PDF.replace(b"%%EOF", b"% segunda via\n%%EOF")  # another PDF, another hash
+
+
+@pytest.fixture
+def hosted(stack: Stack) -> dict[str, str]:
+    """MS (100, unit 101) and MGI (400, unit 401) hosted here; the INSS (200) runs its own system."""
+    registry = stack.services.registry
+    registry.save(Structure(id="400", name="Ministério da Gestão", acronym="MGI", agency_id=""))
+    registry.save(Structure(id=MGI_UNIT, name="Protocolo do MGI", acronym="PROTOCOLO/MGI", agency_id="",
+                            parent_id="400", protocol_code="40000"))  # fmt: skip
+    registry.save(Structure(id="201", name="Protocolo do INSS", acronym="PROTOCOLO/INSS", agency_id="",
+                            parent_id="200"))  # fmt: skip
+    for agency in ("100", "400"):
+        stack.services.hosted.set_hosted(agency, True)
+    mgi = stack.services.credentials.issue("400", "sei-mgi", frozenset({Scope.PROCESSOS, Scope.ADMIN}))
+    return {"ms": stack.tokens["ms-admin"], "mgi": mgi.token, "inss": stack.tokens["inss-bus"]}
+
+
+def a_process(api: Api, token: str, *files: bytes) -> str:
+    nup = new_process(api, token)
+    for data in files:
+        upload_and_confirm(api, token, nup, data)
+    return nup
+
+
+def send_hosted(api: Api, token: str, nup: str, unit: str = "101", to: str = MGI_UNIT) -> Any:
+    body = {"unidade": unit, "destinatarios": [{"repositorio": "1", "estrutura": to}]}
+    return api.call("POST", f"/processos/{nup}/tramites", token, body, headers=WHO)
+
+
+def drain(stack: Stack, idt: str, rounds: int = 4) -> list[str]:
+    """Delivers the trâmite's work message until the worker has nothing left to do."""
+    done = []
+    for _ in range(rounds):
+        outcome = stack.services.hosted.handle(idt)
+        done.append(outcome)
+        if outcome == "nada":
+            break
+    return done
+
+
+def snapshot(stack: Stack, nup: str) -> dict[str, Any]:
+    """Every agency's copy of the NUP and every trâmite of it: what must end the same however the
+    work was delivered."""
+    services = stack.services
+    copies = {}
+    for copy in services.processes._repository.copies(nup):  # type: ignore[attr-defined]
+        process = services.processes.get(copy.agency_id, nup)
+        page, chain = services.processes.history(copy.agency_id, nup, None, 100)
+        assert chain.intact, chain.reason  # the hash chain of each copy is whole
+        history = page.items
+        copies[copy.agency_id] = {
+            "units": sorted(u.unit_id for u in process.open_units),
+            "locked": sorted(process.locked_by),
+            "nre": process.nre,
+            "documents": [(d.order, d.component.sha256, d.component.size) for d in process.documents],
+            "history": [(h.seq, h.operation, h.description) for h in history],
+        }
+    tramites = services.bus._tramites.by_nup(nup, None, 50).items  # type: ignore[attr-defined]
+    states = {t.idt: [int(c.state) for c in t.history] for t in tramites}
+    receipts = {t.idt: t.receipt.canonical if t.receipt else None for t in tramites}
+    return {"copies": copies, "states": states, "receipts": receipts}
+
+
+# --- the whole trip ---------------------------------------------------------------------------------------
+
+
+def test_hosted_to_hosted_moves_no_bytes_imports_once_and_concludes_as_sent(
+    api: Api, stack: Stack, hosted: dict[str, str]
+) -> None:
+    nup = a_process(api, hosted["ms"], PDF, PNG)
+    sent = send_hosted(api, hosted["ms"], nup)
+    assert sent.status_code == 201, sent.body
+    [tramite] = sent.json["tramites"]
+    idt = tramite["idt"]
+    assert tramite["estado"] == 2  # nothing to upload: custody at once
+    process = api.call("GET", f"/processos/{nup}", hosted["ms"]).json
+    assert process["bloqueadoPor"] == [idt]
+    assert process["nre"] == tramite["nre"]
+    locked = api.call("POST", f"/processos/{nup}/documentos/externos", hosted["ms"],
+                      {"unidade": "101", "especie": 999, "nivelAcesso": 1, "nomeArquivo": "x.pdf",
+                       "tipoMidia": "application/pdf", "tamanho": 3, "sha256": b64(b"abc")},
+                      headers=WHO)  # fmt: skip
+    assert idt in assert_problem(locked, 409, "conflito")["detail"]
+
+    assert drain(stack, idt) == ["importado", "entregue", "nada"]
+    end = snapshot(stack, nup)
+    assert end["states"][idt] == [1, 2, 3, 4, 5, 6]
+    ms, mgi = end["copies"]["100"], end["copies"]["400"]
+    assert mgi["documents"] == ms["documents"]  # same orders, hashes and sizes
+    assert mgi["units"] == [MGI_UNIT]
+    assert mgi["nre"] == ms["nre"] == tramite["nre"]
+    assert ms["units"] == []  # concluded as sent
+    assert ms["locked"] == []
+    assert "entregue" in ms["history"][-1][2]
+    assert idt in mgi["history"][-1][2]
+    # The receiving agency's people see it in their unit; the sender's is read-only no more.
+    seen = api.call("GET", f"/processos/{nup}", hosted["mgi"])
+    assert seen.status_code == 200, seen.body
+    assert [u["unidade"] for u in seen.json["unidadesAbertas"]] == [MGI_UNIT]
+
+
+def test_each_message_delivered_three_times_gives_the_same_end_state(
+    api: Api, stack: Stack, hosted: dict[str, str]
+) -> None:
+    """The stream puts one message per state change (2, then 5, then 6); here each of them arrives three
+    times, and the end state is the one of a trâmite whose messages arrived once each."""
+    once = a_process(api, hosted["ms"], PDF)
+    drain(stack, send_hosted(api, hosted["ms"], once).json["tramites"][0]["idt"])
+    reference = _normalised(snapshot(stack, once), once)
+
+    nup = a_process(api, hosted["ms"], PDF)
+    idt = send_hosted(api, hosted["ms"], nup).json["tramites"][0]["idt"]
+    outcomes = [stack.services.hosted.handle(idt) for _ in range(3 * 3)]
+    assert outcomes == ["importado", "entregue"] + ["nada"] * 7
+    end = _normalised(snapshot(stack, nup), nup)
+    assert end == reference, _differences(end, reference)
+    assert end["states"] == [[1, 2, 3, 4, 5, 6]]
+    assert sorted(end["copies"]) == ["100", "400"]  # one process at the receiver
+
+
+# --- fault injection -------------------------------------------------------------------------------------
+
+
+class Injected(ConnectionError):
+    pass
+
+
+@contextmanager
+def aws_calls_failing(at: int | None, lost_answer: bool = False) -> Iterator[list[str]]:
+    """Every AWS call made inside (boto3's and PynamoDB's alike) is listed; call number `at` fails once:
+    before it reaches AWS, or (`lost_answer`) after AWS did it, its answer lost on the way back."""
+    seen: list[str] = []
+    original = BaseClient._make_api_call
+
+    def call(self: BaseClient, operation: str, params: Any) -> Any:
+        seen.append(f"{self.meta.service_model.service_id}.{operation}")
+        if at is None or len(seen) != at:
+            return original(self, operation, params)
+        if lost_answer:
+            original(self, operation, params)
+        raise Injected(f"injected: {seen[-1]} fails")
+
+    BaseClient._make_api_call = call  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+def deliver_until_done(stack: Stack, idt: str, leg_done: Callable[[], bool]) -> None:
+    """The queue's redelivery: the message comes back after a failure, until the leg is done."""
+    for _ in range(5):
+        try:
+            stack.services.hosted.handle(idt)
+        except Injected:
+            continue
+        if leg_done():
+            return
+    raise AssertionError("the leg never finished")
+
+
+@pytest.mark.parametrize("lost_answer", [False, True], ids=["call-fails", "answer-lost"])
+@pytest.mark.parametrize("leg", ["import", "receipt"])
+def test_every_aws_call_of_a_leg_failing_once_loses_nothing(
+    api: Api, stack: Stack, hosted: dict[str, str], leg: str, lost_answer: bool
+) -> None:
+    state = lambda idt: stack.services.bus.tramite(idt).state  # noqa: E731
+    done_at = TramiteState.RECIBO_ENVIADO if leg == "import" else TramiteState.RECIBO_RECEBIDO
+
+    def ready() -> tuple[str, str]:
+        nup = a_process(api, hosted["ms"], PDF)
+        idt = send_hosted(api, hosted["ms"], nup).json["tramites"][0]["idt"]
+        if leg == "receipt":
+            stack.services.hosted.handle(idt)
+        return nup, idt
+
+    # A clean run: the reference end state and the calls the leg makes.
+    nup, idt = ready()
+    with aws_calls_failing(None) as calls:
+        stack.services.hosted.handle(idt)
+    assert state(idt) is done_at
+    reference = _normalised(snapshot(stack, nup), nup)
+    assert len(calls) >= 5, calls
+
+    for at in range(1, len(calls) + 1):
+        nup, idt = ready()
+        with aws_calls_failing(at) as seen, pytest.raises(Injected):
+            stack.services.hosted.handle(idt)
+        deliver_until_done(stack, idt, lambda idt=idt: state(idt) is done_at)
+        got = _normalised(snapshot(stack, nup), nup)
+        assert got == reference, f"call {at} ({seen[at - 1]}) failing: {_differences(got, reference)}"
+
+
+def _normalised(end: dict[str, Any], nup: str) -> dict[str, Any]:
+    """A snapshot without what differs between two processes (NUP, IDT, NRE, receipts' bytes)."""
+    text = json.dumps(end, default=str).replace(nup, "<nup>").replace(masked(nup), "<nup>")
+    data = json.loads(text)
+    data["states"] = sorted(data["states"].values())
+    data["receipts"] = sorted(r is not None for r in data["receipts"].values())
+    for copy in data["copies"].values():
+        copy["nre"] = copy["nre"] is not None
+        copy["locked"] = len(copy["locked"])
+        copy["history"] = [(seq, op, _without_ids(text)) for seq, op, text in copy["history"]]
+    return data
+
+
+def _differences(got: Any, want: Any, path: str = "") -> list[str]:
+    if isinstance(got, dict) and isinstance(want, dict):
+        return [
+            d
+            for k in sorted(set(got) | set(want))
+            for d in _differences(got.get(k), want.get(k), f"{path}.{k}")
+        ]
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        return [
+            d
+            for i, (g, w) in enumerate(zip(got, want, strict=True))
+            for d in _differences(g, w, f"{path}.{i}")
+        ]
+    return [] if got == want else [f"{path}: {got!r} != {want!r}"]
+
+
+def _without_ids(text: str) -> str:
+    return " ".join("<id>" if len(word.strip(".,():")) == 32 else word for word in text.split())
+
+
+# --- refusals, cancel, return, outside senders ---------------------------------------------------------------
+
+
+def test_reception_rules_refuse_with_the_national_motivo_and_unlock_the_sender(
+    api: Api, stack: Stack, hosted: dict[str, str]
+) -> None:
+    rules = api.call("PUT", "/orgaos/400/recebimento", hosted["mgi"], {"especies": [88, 41]})
+    assert rules.status_code == 200, rules.body
+    assert rules.json == {**rules.json, "hospedado": True, "especies": [41, 88]}
+    assert_problem(api.call("PUT", "/orgaos/400/recebimento", hosted["mgi"], {"especies": [7777]}), 400,
+                   "dados-invalidos")  # fmt: skip
+    nup = a_process(api, hosted["ms"], PDF)  # espécie 999: not accepted by the MGI
+    idt = send_hosted(api, hosted["ms"], nup).json["tramites"][0]["idt"]
+    assert drain(stack, idt) == ["recusado", "desbloqueado", "nada"]
+    tramite = stack.services.bus.tramite(idt)
+    assert [int(c.state) for c in tramite.history] == [1, 2, 8, 9]
+    assert tramite.refusal is not None
+    assert tramite.refusal.reason.value == "04"
+    assert "documento 1: espécie 999" in (tramite.refusal.justification or "")
+    end = snapshot(stack, nup)
+    assert set(end["copies"]) == {"100"}  # nothing imported
+    assert end["copies"]["100"]["locked"] == []
+    assert end["copies"]["100"]["units"] == ["101"]  # still open where it was
+    assert "recusado" in end["copies"]["100"]["history"][-1][2]
+
+
+def test_a_cancel_by_the_sender_unlocks_its_process(api: Api, stack: Stack, hosted: dict[str, str]) -> None:
+    nup = a_process(api, hosted["ms"], PDF)
+    idt = send_hosted(api, hosted["ms"], nup).json["tramites"][0]["idt"]
+    cancelled = api.call("DELETE", f"/barramento/tramites/{idt}", hosted["ms"])
+    assert cancelled.status_code == 200, cancelled.body
+    assert drain(stack, idt) == ["desbloqueado", "nada"]
+    assert api.call("GET", f"/processos/{nup}", hosted["ms"]).json["bloqueadoPor"] == []
+    assert set(snapshot(stack, nup)["copies"]) == {"100"}
+
+
+def test_the_return_path_appends_only_the_new_documents(
+    api: Api, stack: Stack, hosted: dict[str, str]
+) -> None:
+    nup = a_process(api, hosted["ms"], PDF, PNG)
+    first = send_hosted(api, hosted["ms"], nup).json["tramites"][0]
+    drain(stack, first["idt"])
+    reply = b"%PDF-1.7\nnota tecnica do MGI\n%%EOF\n"
+    started = api.call("POST", f"/processos/{nup}/documentos/externos", hosted["mgi"],
+                       {"unidade": MGI_UNIT, "especie": 999, "nivelAcesso": 1, "nomeArquivo": "nota.pdf",
+                        "tipoMidia": "application/pdf", "tamanho": len(reply), "sha256": b64(reply)},
+                       headers=WHO)  # fmt: skip
+    assert started.status_code == 201, started.body
+    assert put(started.json["envioUnico"], reply) == 200
+    assert api.call("POST", started.json["confirmacao"], hosted["mgi"], headers=WHO).status_code == 201
+    back = send_hosted(api, hosted["mgi"], nup, unit=MGI_UNIT, to="101")
+    assert back.status_code == 201, back.body
+    assert back.json["tramites"][0]["nre"] == first["nre"]
+    drain(stack, back.json["tramites"][0]["idt"])
+    end = snapshot(stack, nup)
+    ms, mgi = end["copies"]["100"], end["copies"]["400"]
+    assert ms["documents"] == mgi["documents"]
+    assert [d[1] for d in ms["documents"]] == [b64(PDF), b64(PNG), b64(reply)]
+    assert ms["units"] == ["101"]  # back at the MS, open again
+    assert mgi["units"] == []
+    assert mgi["locked"] == []
+
+
+def test_an_outside_system_sends_to_a_hosted_agency_and_gets_the_receipt(
+    api: Api, stack: Stack, hosted: dict[str, str]
+) -> None:
+    body = manifest(PDF, receiver="101")
+    body["documentos"][0]["componentes"] = [component(PDF)]
+    sent = send(api, hosted["inss"], body)
+    assert sent.status_code == 201, sent.body
+    idt = sent.json["tramites"][0]["idt"]
+    upload_all(sent.json, PDF)
+    assert confirm(api, hosted["inss"], idt).json["tramite"]["estado"] == 2
+    assert drain(stack, idt) == ["importado", "nada"]  # the INSS is not hosted: it fetches its receipt
+    nup = sent.json["tramites"][0]["nup"]
+    imported = stack.services.processes.get("100", nup)
+    assert [d.component.sha256 for d in imported.documents] == [b64(PDF)]
+    [pending] = api.call("GET", "/barramento/pendencias", hosted["inss"]).json["itens"]
+    assert (pending["idt"], pending["estado"]) == (idt, 5)
+    assert (
+        api.call("GET", f"/barramento/tramites/{idt}/recibo", hosted["inss"]).json["tramite"]["estado"] == 6
+    )
+
+
+def test_only_hosted_agencies_send_from_their_processes(
+    api: Api, stack: Stack, hosted: dict[str, str]
+) -> None:
+    stack.services.hosted.set_hosted("100", False)
+    nup = a_process(api, hosted["ms"], PDF)
+    assert_problem(send_hosted(api, hosted["ms"], nup), 403, "sem-permissao")
+    assert api.call("GET", f"/processos/{nup}", hosted["ms"]).json["bloqueadoPor"] == []
+
+
+# --- the plumbing: stream -> queue -> worker ----------------------------------------------------------------
+
+
+def test_state_changes_reach_the_queue_and_the_worker_reports_partial_failures(
+    api: Api, stack: Stack, hosted: dict[str, str]
+) -> None:
+    nup = a_process(api, hosted["ms"], PDF)
+    idt = send_hosted(api, hosted["ms"], nup).json["tramites"][0]["idt"]
+    image = {"pk": {"S": f"T#{idt}"}, "idt": {"S": idt}, "estado": {"N": "2"}}
+    old = {"pk": {"S": f"T#{idt}"}, "idt": {"S": idt}, "estado": {"N": "1"}}
+    records = [
+        {"eventID": "1", "eventName": "MODIFY", "dynamodb": {"NewImage": image, "OldImage": old,
+                                                             "SequenceNumber": "1"}},
+        {"eventID": "2", "eventName": "MODIFY", "dynamodb": {"NewImage": image, "OldImage": image,
+                                                             "SequenceNumber": "2"}},  # no state change
+        {"eventID": "3", "eventName": "INSERT", "dynamodb": {"NewImage": {"pk": {"S": "NRE#x"}},
+                                                             "SequenceNumber": "3"}},  # a guard
+    ]  # fmt: skip
+    sqs = boto3.client("sqs", endpoint_url=stack.endpoint, region_name=servers.REGION)
+    queue = stack.settings.queue_barramento
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from chalicelib.handlers.bus_worker import forward_record, work_record
+
+    for record in records:
+        forward_record(DynamoDBRecord(record))
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    assert [json.loads(m["Body"]) for m in messages] == [{"idt": idt, "estado": 2}]
+    work_record(SQSRecord({"messageId": "m1", "body": messages[0]["Body"]}))
+    assert stack.services.bus.tramite(idt).state is TramiteState.RECIBO_ENVIADO
+    assert bus_worker.BUS_QUEUE == "pen-barramento"
