@@ -44,9 +44,13 @@ from chalicelib.domain.bus import (  # noqa: E402
     Producer,
 )
 from chalicelib.domain.credentials import Caller, Scope  # noqa: E402
-from chalicelib.domain.documents import Origin  # noqa: E402
+from chalicelib.domain.documents import Declaration, Origin  # noqa: E402
 from chalicelib.domain.nup import check_digits_17  # noqa: E402
+from chalicelib.domain.processes import AccessLevel, Metadata  # noqa: E402
+from chalicelib.domain.processes import Interested as ProcessInterested  # noqa: E402
 from chalicelib.domain.structures import Structure  # noqa: E402
+from chalicelib.services.documents import DocumentInput  # noqa: E402
+from chalicelib.services.processes import Actor as ProcessActor  # noqa: E402
 from infra.local.resources import create_resources  # noqa: E402
 from infra.resources import STACK  # noqa: E402
 from tests import servers  # noqa: E402
@@ -56,6 +60,9 @@ SENDER = Caller("200", "bench-inss", frozenset({Scope.BARRAMENTO}))
 RECEIVER = Caller("100", "bench-ms", frozenset({Scope.BARRAMENTO}))
 WHEN = datetime(2026, 3, 1, 13, 0, tzinfo=UTC)
 FILE_SIZE = 64 * 1024
+METADATA = Metadata(
+    "Licitação", "Aquisição de computadores", (ProcessInterested("Fulano de Tal"),), AccessLevel.PUBLICO
+)
 
 _component_bytes: Counter[str] = Counter()
 
@@ -79,10 +86,16 @@ def _services(endpoint: str) -> bootstrap.Services:
     services = bootstrap.build(Settings.from_env(env))
     registry = services.registry
     registry.save(Structure(id="100", name="Ministério da Saúde", acronym="MS", agency_id=""))
-    registry.save(Structure(id="101", name="Protocolo", acronym="PROT", agency_id="", parent_id="100"))
     registry.save(
         Structure(id="200", name="Instituto Nacional do Seguro Social", acronym="INSS", agency_id="")
     )
+    registry.save(Structure(id="101", name="Protocolo", acronym="PROT", agency_id="", parent_id="100",
+                            protocol_code="25000"))  # fmt: skip
+    registry.save(Structure(id="400", name="Ministério da Gestão", acronym="MGI", agency_id=""))
+    registry.save(Structure(id="401", name="Protocolo do MGI", acronym="PROTOCOLO/MGI", agency_id="",
+                            parent_id="400", protocol_code="40000"))  # fmt: skip
+    for agency in ("100", "400"):
+        services.hosted.set_hosted(agency, True)
     return services
 
 
@@ -183,6 +196,45 @@ def lifecycle(services: bootstrap.Services, documents: int, nup: str) -> dict[st
     return {"documents": documents, "wall_seconds": round(elapsed, 3), "operations": results}
 
 
+def hosted_to_hosted(services: bootstrap.Services, documents: int) -> dict[str, Any]:
+    """A process of hosted agency 100 with `documents` external PDFs, sent to hosted agency 400 from the
+    processes service, imported and closed by the worker: send to state 6, step by step."""
+    actor = ProcessActor("100", "bench")
+    process = services.processes.create(actor, "101", METADATA)
+    for index in range(documents):
+        content = b"%PDF-1.7\n" + os.urandom(FILE_SIZE) + b"\n%%EOF\n"
+        declaration = Declaration(_b64(content), len(content), "application/pdf", f"anexo-{index + 1}.pdf")
+        data = DocumentInput(unit_id="101", kind=999, access_level=AccessLevel.PUBLICO)
+        ticket = services.documents.start_upload(actor, process.nup, data, declaration)
+        assert ticket.single is not None
+        _put(ticket.single.url, ticket.single.headers, content)
+        services.documents.confirm(actor, process.nup, ticket.upload.id)
+    results: dict[str, Any] = {}
+
+    def measure(name: str, operation: Any) -> Any:
+        _component_bytes.clear()
+        with counting.counting() as calls:
+            value = operation()
+        results[name] = {
+            "total": sum(calls.values()),
+            "dynamodb": sum(v for k, v in calls.items() if k.startswith("DynamoDB.")),
+            "calls": dict(sorted(calls.items())),
+            "component_bytes_read": _component_bytes["GetObject"],
+        }
+        return value
+
+    started = time.perf_counter()
+    [tramite] = measure(
+        "send from the processes service (state 2)",
+        lambda: services.hosted.send(actor, process.nup, "101", [Address("1", "401")]),
+    )
+    measure("worker: import at the receiver, recibo (state 5)", lambda: services.hosted.handle(tramite.idt))
+    measure("worker: recibo fetched, sender concluded (state 6)", lambda: services.hosted.handle(tramite.idt))
+    elapsed = time.perf_counter() - started
+    assert services.bus.tramite(tramite.idt).state == 6
+    return {"documents": documents, "wall_seconds": round(elapsed, 3), "operations": results}
+
+
 def main() -> None:
     servers.fake_aws_environment()
     original = botocore.session.Session.__init__
@@ -197,6 +249,8 @@ def main() -> None:
         services = _services(endpoint)
         lifecycle(services, 1, _nup(1))  # warm-up: registry cache, clients, KMS key
         runs = [lifecycle(services, 1, _nup(2)), lifecycle(services, 10, _nup(3))]
+        hosted_to_hosted(services, 1)  # warm-up of the hosted path
+        hosted = [hosted_to_hosted(services, 1), hosted_to_hosted(services, 10)]
     report = {
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
@@ -204,6 +258,7 @@ def main() -> None:
             "moto server (S3 keeps no SHA-256 there, so custody reads whole objects; on AWS it does not)"
         ),
         "runs": runs,
+        "hosted_to_hosted": hosted,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bus.json").write_text(
@@ -236,6 +291,36 @@ def main() -> None:
         f"{ten['wall_seconds']} s with 10 (the client's uploads included).",
         "",
         "Calls by operation (10 documents):",
+        "",
+    ]
+    for name, result in ten["operations"].items():
+        lines.append(f"- {name}: " + ", ".join(f"{k} ×{v}" for k, v in result["calls"].items()))
+    one, ten = hosted
+    lines += [
+        "",
+        "## Hosted to hosted",
+        "",
+        "A process of a hosted agency with 1 and with 10 documents of 64 KiB, sent from the processes",
+        "service to another hosted agency; the worker's two deliveries (import + recibo; receipt fetched,",
+        "sender concluded) called directly, as the queue would.",
+        "",
+        "| step | 1 doc: total | 1 doc: DynamoDB | 10 docs: total | 10 docs: DynamoDB "
+        "| content-addressed bytes read (10 docs) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, result in ten["operations"].items():
+        small = one["operations"][name]
+        lines.append(
+            f"| {name} | {small['total']} | {small['dynamodb']} | {result['total']} | {result['dynamodb']} | "
+            f"{result['component_bytes_read']} |"
+        )
+    lines += [
+        "",
+        f"Send to state 6 on the moto server: {one['wall_seconds']} s with 1 document, "
+        f"{ten['wall_seconds']} s with 10 (no HTTP, no queue latency: the local stack's worker adds its "
+        "polling interval per leg).",
+        "",
+        "Calls by step (10 documents):",
         "",
     ]
     for name, result in ten["operations"].items():
