@@ -533,6 +533,11 @@ class Bus:
             page = self._tramites.by_nup("".join(c for c in nup or "" if c.isdigit()), cursor, limit)
         return Page([t for t in page.items if t.roles_of(caller.agency_id)], page.cursor)
 
+    def known_nre(self, nup: str) -> str | None:
+        """The NRE of a process that already travelled through the bus (one per NUP, for good)."""
+        first = self._tramites.by_nup(nup, None, 1).items
+        return first[0].nre if first else None
+
     def tramite(self, idt: str) -> Tramite:
         """A trâmite as stored, for the bus's own workers (no party check: never behind an API route)."""
         found = self._tramites.get(idt)

@@ -128,8 +128,10 @@ class HostedBus:
         caller = _platform(actor.agency_id)
         process = self._processes.get(actor.agency_id, nup)
         sender = Address(REGISTRY_REPOSITORY, unit_id)
+        # A process keeps its NRE for good, even when its first send was cancelled before the lock.
+        nre = process.nre or self._bus.known_nre(process.nup)
         manifest = self._transfers.outgoing_manifest(
-            actor, nup, unit_id, sender, receivers, process.nre, urgent, urgency_reason
+            actor, nup, unit_id, sender, receivers, nre, urgent, urgency_reason
         )
         sent = self._bus.send(caller, manifest, receivers)
         idts = [t.idt for t in sent.tramites]
@@ -139,7 +141,15 @@ class HostedBus:
                 raise Conflict(
                     f"O conteúdo destes arquivos não está no repositório de documentos: {missing}."
                 )
-            self._transfers.lock(actor.agency_id, nup, idts, sent.tramites[0].nre, actor.user, unit_id)
+            self._transfers.lock(
+                actor.agency_id,
+                nup,
+                idts,
+                sent.tramites[0].nre,
+                actor.user,
+                unit_id,
+                expected_version=process.version,  # the manifest is of this version
+            )
         except DomainError:
             for idt in idts:
                 self._bus.cancel(caller, idt)

@@ -122,10 +122,19 @@ class ProcessTransfers:
         return manifest
 
     def lock(  # noqa: PLR0917 - the bus's worker calls it with this signature
-        self, agency_id: str, nup: str, idts: Sequence[str], nre: str, user: str, unit_id: str
+        self,
+        agency_id: str,
+        nup: str,
+        idts: Sequence[str],
+        nre: str,
+        user: str,
+        unit_id: str,
+        *,
+        expected_version: int | None = None,
     ) -> Process:
         """Locks the copy (read-only) for these open trâmites and records the NRE for good. Locking
-        again with the same IDTs changes nothing; a lock held by another trâmite is a Conflict."""
+        again with the same IDTs changes nothing; a lock held by another trâmite is a Conflict, and so
+        is a process changed since `expected_version` (the manifest sent would be stale)."""
         wanted = frozenset(idts)
         if not wanted:
             raise InvalidInput("Informe o trâmite.", [FieldError("idts", "informe pelo menos um IDT")])
@@ -139,6 +148,11 @@ class ProcessTransfers:
             )
         actor = Actor(agency_id, user)
         process = self._processes.writable(actor, nup, unit_id)  # not locked, open in the unit
+        if expected_version is not None and process.version != expected_version:
+            raise Conflict(
+                f"O processo {masked(process.nup)} foi alterado enquanto era enviado pelo barramento; "
+                "o envio foi cancelado. Confira o processo e envie de novo."
+            )
         listed = ", ".join(sorted(wanted))
         entry = self._entry(
             process,

@@ -344,6 +344,33 @@ def test_an_outside_system_sends_to_a_hosted_agency_and_gets_the_receipt(
     )
 
 
+def test_a_process_changed_while_it_is_sent_is_not_sent_stale(
+    api: Api, stack: Stack, hosted: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document lands between the manifest and the lock: the send is refused and its trâmite
+    cancelled, so the receiver never imports a manifest that misses it."""
+    nup = a_process(api, hosted["ms"], PDF)
+    bus = stack.services.bus
+    real_send = bus.send
+
+    def send_then_a_write_lands(*args: Any, **kwargs: Any) -> Any:
+        sent = real_send(*args, **kwargs)
+        upload_and_confirm(api, hosted["ms"], nup, PNG)
+        return sent
+
+    monkeypatch.setattr(bus, "send", send_then_a_write_lands)
+    assert (
+        "alterado enquanto era enviado"
+        in assert_problem(send_hosted(api, hosted["ms"], nup), 409, "conflito")["detail"]
+    )
+    monkeypatch.undo()
+    [tramite] = bus._tramites.by_nup(nup, None, 5).items  # type: ignore[attr-defined]
+    assert tramite.state is TramiteState.CANCELADO
+    assert api.call("GET", f"/processos/{nup}", hosted["ms"]).json["bloqueadoPor"] == []
+    again = send_hosted(api, hosted["ms"], nup)  # the NRE is free again, and the process whole
+    assert again.status_code == 201, again.body
+
+
 def test_only_hosted_agencies_send_from_their_processes(
     api: Api, stack: Stack, hosted: dict[str, str]
 ) -> None:
