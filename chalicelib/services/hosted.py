@@ -179,10 +179,13 @@ class HostedBus:
         caller = _platform(agency)
         manifest = self._bus.manifest_of(tramite.idt)
         refusal = reception_refusal(self._hosting.get(agency), self._limits(agency), manifest)
-        if refusal is not None:
-            self._bus.refuse(caller, tramite.idt, refusal)
-            return "recusado"
-        taken = self._bus.take_delivery(caller, tramite.idt)
+        try:
+            if refusal is not None:
+                self._bus.refuse(caller, tramite.idt, refusal)
+                return "recusado"
+            taken = self._bus.take_delivery(caller, tramite.idt)
+        except IllegalTransition:
+            return "nada"  # the sender cancelled meanwhile: the message of that change closes it
         try:
             self._transfers.import_process(
                 agency,
