@@ -5,9 +5,14 @@ Two agencies the platform hosts (their people work in our web app; their tokens 
 and one that runs its own system and talks to the others only through the bus (the barramento).
 Ids are numeric as in the national registry; e-mail domains are reserved example domains.
 
-The bus-only agency (INSS) has already sent one process to the MS's protocol unit: the trâmite waits in
-state 2 (components in the bus's custody), so the MS token sees one pendência at start-up
-(docs/BUS.md shows how to receive it with docs/examples/bus_client.py).
+The MGI and the MS are hosted (chalicelib/services/hosted.py): the platform imports what is addressed
+to them and closes what they send from the processes service. Two trâmites are seeded, and the worker
+(which starts right after the seed) carries them on within a second or two:
+- the bus-only agency (INSS) sent a process to the MS's protocol unit from its own system: the
+  platform imports it into unit 2002 and sends the recibo de conclusão (state 5), so the INSS has a
+  pendência to fetch its recibo (docs/BUS.md does it with docs/examples/bus_client.py);
+- the MGI's demo process (one external PDF) is sent hosted to hosted to the MS's protocol unit: the
+  platform imports it at the MS and fetches the receipt for the MGI (state 6, concluded at the MGI).
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ from typing import Any
 
 from chalicelib.api.bus import ManifestoIn
 from chalicelib.bootstrap import Services
+from chalicelib.domain.bus import Address
 from chalicelib.domain.credentials import Caller, Scope
+from chalicelib.domain.documents import Declaration
 from chalicelib.domain.nup import Nup
 from chalicelib.domain.processes import AccessLevel, Interested, Metadata
 from chalicelib.domain.structures import Structure
+from chalicelib.services.documents import DocumentInput
 from chalicelib.services.ports import PresignedRequest
 from chalicelib.services.processes import Actor
 
@@ -146,15 +154,28 @@ def seed(services: Services, demo: tuple[DemoAgency, ...] = DEMO) -> list[DemoCr
                 scopes=tuple(sorted(s.value for s in issued.client.scopes)),
             )
         )
-    seed_process(services)
+    for entry in demo:  # before any trâmite: the worker imports and closes only for hosted agencies
+        if entry.hosted:
+            services.hosted.set_hosted(entry.agency.id, True)
+    nup = seed_process(services)
     inss = next(c for c in credentials if c.acronym == "INSS")
     seed_tramite(services, Caller(inss.agency_id, inss.client_id, BUS_SCOPES))
+    seed_hosted_send(services, nup)
     return credentials
 
 
+MGI_DEMO_ACTOR = Actor("1001", "demonstracao")
+MGI_DEMO_UNIT = "1003"  # SEGES/MGI, where seed_process leaves the process open
+MGI_DEMO_FILE = (
+    "pedido-e-sic.pdf",
+    b"%PDF-1.4\n% Pedido de informacao sobre contratos de TI (demonstracao)\n%%EOF\n",
+)
+
+
 def seed_process(services: Services) -> str:
-    """A public process of the MGI, opened at its protocol and sent to SEGES: something to follow."""
-    actor = Actor("1001", "demonstracao")
+    """A public process of the MGI, opened at its protocol with the request as an external PDF (so it
+    can travel: a process sent through the bus needs at least one document) and sent to SEGES."""
+    actor = MGI_DEMO_ACTOR
     metadata = Metadata(
         process_type="Acesso à Informação: Demanda do e-SIC",
         specification="Pedido de informação sobre contratos de TI",
@@ -162,10 +183,34 @@ def seed_process(services: Services) -> str:
         access_level=AccessLevel.PUBLICO,
     )
     process = services.processes.create(actor, "1002", metadata)
+    add_external_pdf(services, actor, process.nup, "1002", MGI_DEMO_FILE)
     services.processes.send(
-        actor, process.nup, from_unit="1002", to_units=["1003"], keep_open=False, return_by=None
+        actor, process.nup, from_unit="1002", to_units=[MGI_DEMO_UNIT], keep_open=False, return_by=None
     )
     return process.nup
+
+
+def add_external_pdf(
+    services: Services, actor: Actor, nup: str, unit_id: str, file: tuple[str, bytes]
+) -> None:
+    """An external document as a person adds it: the declaration, the presigned PUT, the confirmation
+    (which checks the stored bytes against the declaration)."""
+    name, data = file
+    declaration = Declaration(sha256_b64(data), len(data), "application/pdf", name)
+    ticket = services.documents.start_upload(
+        actor, nup, DocumentInput(unit_id, 999, AccessLevel.PUBLICO), declaration
+    )
+    if ticket.single is not None:
+        _put(ticket.single, data)
+    services.documents.confirm(actor, nup, ticket.upload.id)
+
+
+def seed_hosted_send(services: Services, nup: str) -> str:
+    """The MGI (hosted) sends its demo process from SEGES to the MS's protocol unit (hosted) as its people
+    do from the processes service: zero bytes uploaded, the process locked, the trâmite in state 2. The
+    worker then imports it at the MS (5) and fetches the receipt for the MGI (6). Returns the IDT."""
+    [tramite] = services.hosted.send(MGI_DEMO_ACTOR, nup, MGI_DEMO_UNIT, [Address("1", BUS_DEMO_RECEIVER)])
+    return tramite.idt
 
 
 BUS_DEMO_SENDER = "3002"  # PROTOCOLO/INSS
@@ -178,8 +223,9 @@ BUS_DEMO_FILES = (
 
 def seed_tramite(services: Services, inss: Caller) -> str:
     """A trâmite from the INSS's own system to the MS's protocol unit, left in state 2 (the components
-    in custody): the MS has a pendência to receive. Made as a client makes it: the manifest, a presigned
-    PUT of each component, the confirmation. Returns the IDT."""
+    in custody); the MS being hosted, the worker imports it and sends the recibo de conclusão (5). Made
+    as a client makes it: the manifest, a presigned PUT of each component, the confirmation. Returns
+    the IDT."""
     now = services.clock.now()
     when = now.isoformat()
     producer = {"nome": "Divisão de Protocolo e Expedição", "unidade": "PROTOCOLO/INSS"}

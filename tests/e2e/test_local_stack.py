@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local-stack")]
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 60.0
+IMPORT_TIMEOUT = 30.0  # the worker imports the seeded trâmites within a second or two
 STOP_TIMEOUT = 10.0
 DEMO_AGENCIES = {"MGI", "MS", "INSS"}
 DEMO_CONTACTS = {
@@ -134,10 +135,10 @@ class Reply:
         return json.loads(self.body)
 
 
-def get(url: str, token: str | None = None) -> Reply:
+def get(url: str, token: str | None = None, timeout: float = 10) -> Reply:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return Reply(
                 response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
             )
@@ -206,18 +207,61 @@ def test_demo_scopes_and_files(stack: RunningStack) -> None:
     assert all(c["token"] in stack.output() for c in stack.credentials())  # printed for the person
 
 
-def test_the_ms_starts_with_the_demo_tramite_pending(stack: RunningStack) -> None:
-    """The seed's trâmite from the INSS (bus only) waits in custody (state 2) for the MS."""
+def test_the_inss_demo_tramite_is_imported_into_the_ms_by_the_platform(stack: RunningStack) -> None:
+    """The seed's trâmite from the INSS (bus only) to the MS (hosted): the worker imports it into the MS's
+    protocol unit and sends the recibo de conclusão, so the INSS soon has the recibo to fetch (state 5)."""
     tokens = {c["sigla"]: c["token"] for c in stack.credentials()}
-    reply = get(f"{stack.api_url}/barramento/pendencias", tokens["MS"])
-    assert reply.status == 200, reply.body
-    [pending] = reply.json()["itens"]
-    assert (pending["estado"], pending["papel"]) == (2, "destinatario")
-    listed = get(f"{stack.api_url}/barramento/tramites?idt={pending['idt']}", tokens["INSS"]).json()["itens"]
-    assert [(t["remetente"]["estrutura"], t["destinatario"]["estrutura"]) for t in listed] == [
-        ("3002", "2002")
-    ]
-    assert get(f"{stack.api_url}/barramento/pendencias", tokens["INSS"]).json()["itens"] == []
+    deadline = time.monotonic() + IMPORT_TIMEOUT
+    found: dict[str, Any] | None = None
+    while found is None and time.monotonic() < deadline:
+        reply = get(f"{stack.api_url}/barramento/pendencias?espera=10", tokens["INSS"], timeout=30)
+        assert reply.status == 200, reply.body
+        found = next((p for p in reply.json()["itens"] if p["estado"] == 5), None)
+    assert found is not None, f"no recibo for the INSS after {IMPORT_TIMEOUT} s:\n{stack.output()}"
+    assert (found["papel"], found["acoes"]) == ("remetente", ["obter-recibo"])
+    [listed] = get(f"{stack.api_url}/barramento/tramites?idt={found['idt']}", tokens["INSS"]).json()["itens"]
+    assert (listed["remetente"]["estrutura"], listed["destinatario"]["estrutura"]) == ("3002", "2002")
+    assert [h["estado"] for h in listed["historico"]] == [1, 2, 3, 4, 5]
+    imported = get(f"{stack.api_url}/processos/{listed['nup']}", tokens["MS"])
+    assert imported.status == 200, imported.body
+    process = imported.json()
+    assert (process["orgaoId"], process["nre"], process["estado"]) == ("2001", listed["nre"], "aberto")
+    assert [u["unidade"] for u in process["unidadesAbertas"]] == ["2002"]
+    ms_pending = get(f"{stack.api_url}/barramento/pendencias", tokens["MS"]).json()["itens"]
+    assert found["idt"] not in {p["idt"] for p in ms_pending}  # nothing left for the MS to do on it
+
+
+def test_the_mgi_demo_process_is_delivered_to_the_ms_hosted_to_hosted(stack: RunningStack) -> None:
+    """The seed's hosted send MGI (SEGES) -> MS (protocol): imported at the MS, the receipt fetched for the
+    MGI by the platform (state 6), the MGI's copy concluded and unlocked, the MS holding a copy."""
+    tokens = {c["sigla"]: c["token"] for c in stack.credentials()}
+    deadline = time.monotonic() + IMPORT_TIMEOUT
+    tramite: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        inbox = get(f"{stack.api_url}/unidades/2002/processos", tokens["MS"])
+        assert inbox.status == 200, inbox.body
+        nups = [i["nup"] for i in inbox.json()["itens"] if i["nup"].startswith("10001.")]  # MGI's protocol
+        if nups:
+            digits = "".join(c for c in nups[0] if c.isdigit())
+            listed = get(f"{stack.api_url}/barramento/tramites?nup={digits}", tokens["MGI"])
+            assert listed.status == 200, listed.body
+            [tramite] = listed.json()["itens"]
+            if tramite["estado"] == 6:
+                break
+        time.sleep(0.5)
+    assert tramite is not None, f"the MS never listed the MGI's process:\n{stack.output()}"
+    assert tramite["estado"] == 6, f"{tramite}\n{stack.output()}"
+    assert (tramite["remetente"]["estrutura"], tramite["destinatario"]["estrutura"]) == ("1003", "2002")
+    assert [h["estado"] for h in tramite["historico"]] == [1, 2, 3, 4, 5, 6]
+    assert {h["cliente"] for h in tramite["historico"] if h["orgao"] != "barramento"} == {"plataforma"}
+    sender = get(f"{stack.api_url}/processos/{tramite['nup']}", tokens["MGI"]).json()
+    assert (sender["estado"], sender["bloqueadoPor"], sender["unidadesAbertas"]) == ("concluido", [], [])
+    copy = get(f"{stack.api_url}/processos/{tramite['nup']}", tokens["MS"]).json()
+    assert (copy["orgaoId"], copy["nre"]) == ("2001", tramite["nre"])
+    assert [u["unidade"] for u in copy["unidadesAbertas"]] == ["2002"]
+    documents = get(f"{stack.api_url}/processos/{tramite['nup']}/documentos", tokens["MS"])
+    assert documents.status == 200, documents.body
+    assert len(documents.json()["itens"]) == 1
 
 
 def test_no_token_is_a_401_problem(stack: RunningStack) -> None:
