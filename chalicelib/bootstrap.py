@@ -109,6 +109,8 @@ def build(settings: Settings) -> Services:
         signer=signer,
         clock=clock,
         auto_cancel_days=settings.bus_deadline_days,
+        single_upload_max=settings.documents_single_upload_max,
+        min_part_size=settings.documents_min_part_size,
     )
     transfers = ProcessTransfers(process_repository, registry, clock)
     hosted = HostedBus(

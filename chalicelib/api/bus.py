@@ -105,6 +105,13 @@ class AssinaturaIn(ApiModel):
     cadeiaCertificado: str | None = Field(default=None, max_length=80_000)  # noqa: N815
 
 
+class PartesIn(ApiModel):
+    tamanhoParte: int = Field(ge=1, description="Bytes de cada parte (a última pode ser menor)")  # noqa: N815
+    sha256: list[Annotated[str, Field(max_length=100)]] = Field(
+        max_length=10_000, description="Uma por parte"
+    )
+
+
 class ComponenteIn(ApiModel):
     ordem: int = Field(ge=0, le=1_000_000)
     nomeArquivo: Text  # noqa: N815
@@ -112,6 +119,10 @@ class ComponenteIn(ApiModel):
     tamanho: int = Field(ge=0, description="Bytes")
     tipoMidia: str = Field(max_length=300)  # noqa: N815
     assinaturas: list[AssinaturaIn] = Field(default_factory=list, max_length=100)
+    partes: PartesIn | None = Field(
+        default=None,
+        description="Obrigatório acima do limite de envio único (100 MiB): o envio vai em partes",
+    )
 
     @classmethod
     def from_domain(cls, c: ManifestComponent) -> ComponenteIn:
@@ -127,6 +138,11 @@ class ComponenteIn(ApiModel):
                 )
                 for a in c.signatures
             ],
+            partes=(
+                PartesIn(tamanhoParte=c.part_size, sha256=list(c.part_digests))
+                if c.part_size is not None
+                else None
+            ),
         )
 
     def to_domain(self) -> ManifestComponent:
@@ -140,6 +156,8 @@ class ComponenteIn(ApiModel):
                 ComponentSignature(a.razao, a.dataHora, a.valor, a.cadeiaCertificado)
                 for a in self.assinaturas
             ),
+            part_size=self.partes.tamanhoParte if self.partes else None,
+            part_digests=tuple(self.partes.sha256) if self.partes else (),
         )
 
 
@@ -314,10 +332,14 @@ class RequisicaoOut(ApiModel):
 
 
 class ComponentePedidoOut(ApiModel):
+    """Um componente que falta: um envio único, ou (acima do limite) um envio por parte, na ordem; a
+    confirmação de custódia junta as partes."""
+
     sha256: str
     tamanho: int
     tipoMidia: str  # noqa: N815
-    envioUnico: RequisicaoOut  # noqa: N815
+    envioUnico: RequisicaoOut | None  # noqa: N815
+    partes: list[RequisicaoOut] | None = None
 
     @classmethod
     def from_domain(cls, item: ComponentUpload) -> ComponentePedidoOut:
@@ -326,8 +348,13 @@ class ComponentePedidoOut(ApiModel):
             sha256=c.sha256,
             tamanho=c.size,
             tipoMidia=c.media_type,
-            envioUnico=RequisicaoOut.from_domain(item.upload),
+            envioUnico=RequisicaoOut.from_domain(item.upload) if item.upload else None,
+            partes=[RequisicaoOut.from_domain(p) for p in item.parts] if item.parts else None,
         )
+
+
+class ComponentesPendentesOut(ApiModel):
+    componentesPendentes: list[ComponentePedidoOut]  # noqa: N815
 
 
 class MudancaEstadoOut(ApiModel):

@@ -336,6 +336,45 @@ class Declaration:
         return min(self.part_size, self.size - start)
 
 
+S3_MAX_PART = 5 * 1024**3  # S3: 5 GiB per part
+S3_MAX_PARTS = 10_000
+
+
+def parts_problems(
+    declaration: Declaration, single_upload_max: int, min_part_size: int, path: str = "partes"
+) -> list[FieldError]:
+    """How the declared parts break the upload rule: a file up to `single_upload_max` bytes goes in one
+    request, a larger one in parts of `min_part_size` to 5 GiB (at most 10,000), each with its SHA-256.
+    Fields are named under `path`."""
+    limit = single_upload_max
+    if declaration.size <= limit:
+        if declaration.multipart or declaration.part_size is not None:
+            return [FieldError(path, f"arquivos de até {limit} bytes vão num só envio, sem partes")]
+        return []
+    if not declaration.multipart or declaration.part_size is None:
+        return [FieldError(path, f"arquivos com mais de {limit} bytes vão em partes: informe-as")]
+    if not min_part_size <= declaration.part_size <= S3_MAX_PART:
+        return [FieldError(f"{path}.tamanhoParte", f"deve estar entre {min_part_size} e {S3_MAX_PART} bytes")]
+    expected = declaration.expected_parts()
+    if expected > S3_MAX_PARTS:
+        return [FieldError(f"{path}.tamanhoParte", f"divide o arquivo em mais de {S3_MAX_PARTS} partes")]
+    if len(declaration.part_digests) != expected:
+        return [
+            FieldError(
+                f"{path}.sha256",
+                f"com partes de {declaration.part_size} bytes o arquivo tem {expected} partes; "
+                f"foram informados {len(declaration.part_digests)} SHA-256",
+            )
+        ]
+    problems: list[FieldError] = []
+    for index, digest in enumerate(declaration.part_digests):
+        try:
+            parse_sha256(digest, f"{path}.sha256.{index}")
+        except InvalidInput as error:
+            problems.extend(error.fields)
+    return problems
+
+
 def check_limits(declaration: Declaration, limits: FileLimits) -> None:
     if declaration.size > limits.max_size:
         raise TooLarge(

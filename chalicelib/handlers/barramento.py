@@ -7,7 +7,9 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.bus import (
+    ComponentePedidoOut,
     ComponenteQuery,
+    ComponentesPendentesOut,
     CustodiaOut,
     DownloadOut,
     EnvioOut,
@@ -234,3 +236,20 @@ def cancel_tramite(caller: Caller, idt: str) -> TramiteSimplesOut:
     """Dos estados 1 a 4 ao 7: o processo volta a ficar livre no remetente. Depois do recibo (5 e 6), 409."""
     tramite = services().bus.cancel(caller, _idt(idt))
     return TramiteSimplesOut(tramite=TramiteOut.from_domain(tramite))
+
+
+@api_route(
+    bp,
+    "/barramento/tramites/{idt}/componentes/pendentes",
+    "GET",
+    summary="Novos envios para os componentes que ainda faltam (remetente)",
+    tag=TAG,
+    access=Scope.BARRAMENTO,
+    response=ComponentesPendentesOut,
+    errors=(403, 404, 409),
+)
+def pending_uploads(caller: Caller, idt: str) -> ComponentesPendentesOut:
+    """No estado 1: envios pré-assinados novos para o que o barramento ainda não tem — depois que os
+    primeiros expiraram, ou que a confirmação descartou um arquivo corrompido. Vazio quando já tem tudo."""
+    uploads = services().bus.uploads(caller, _idt(idt))
+    return ComponentesPendentesOut(componentesPendentes=[ComponentePedidoOut.from_domain(u) for u in uploads])

@@ -64,8 +64,14 @@ from chalicelib.domain.bus import (
 )
 from chalicelib.domain.bus.addresses import Role
 from chalicelib.domain.credentials import Caller
-from chalicelib.domain.documents import blob_key
-from chalicelib.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from chalicelib.domain.documents import (
+    Declaration,
+    StoredObject,
+    blob_key,
+    composite_sha256,
+    parts_problems,
+)
+from chalicelib.domain.errors import Conflict, ContentMismatch, FieldError, Forbidden, InvalidInput, NotFound
 from chalicelib.domain.signatures import JsonValue, Stamp, canonical_json, format_instant, parse_instant
 from chalicelib.domain.structures import Structure
 from chalicelib.services.ports import (
@@ -99,10 +105,12 @@ def record_key(idt: str) -> str:
 
 @dataclass(frozen=True)
 class ComponentUpload:
-    """A component the sender still has to upload, with the presigned request that takes only its bytes."""
+    """A component the sender still has to upload: one presigned request that takes only its bytes, or
+    (a large file) one per part, each taking only that part's bytes."""
 
     component: ManifestComponent
-    upload: PresignedRequest
+    upload: PresignedRequest | None
+    parts: tuple[PresignedRequest, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,6 +163,8 @@ class Bus:
         signer: Signer,
         clock: Clock,
         auto_cancel_days: int = AUTO_CANCEL_DAYS,
+        single_upload_max: int = 100 * 1024 * 1024,
+        min_part_size: int = 5 * 1024 * 1024,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._tramites = tramites
@@ -164,6 +174,8 @@ class Bus:
         self._signer = signer
         self._clock = clock
         self._auto_cancel_days = auto_cancel_days
+        self._single_upload_max = single_upload_max
+        self._min_part_size = min_part_size
         self._sleep = sleep
 
     # --- send ---------------------------------------------------------------------------------------
@@ -196,11 +208,12 @@ class Bus:
             )
             for receiver, found in zip(addressed, found_receivers, strict=True)
         ]
+        self._check_parts(manifest)
         components = {c.sha256: c for _, c in manifest.components()}
-        listed = [
-            {"sha256": c.sha256, "tamanho": c.size, "nome": c.name, "tipoMidia": c.media_type}
-            for c in components.values()
-        ]
+        held = {sha for sha, c in components.items() if self._intact(c)}
+        uploads = [self._upload_for(c) for c in components_to_request(manifest, held)]
+        started_parts = {u.upload.component.sha256: u.multipart_id for u in uploads if u.multipart_id}
+        listed = [_listed(c, started_parts.get(c.sha256)) for c in components.values()]
         manifest_shas = []
         for tramite in started:
             # Each receiver reads the manifest addressed to it; the NRE is the one the bus assigned.
@@ -210,15 +223,39 @@ class Bus:
             self._blobs.put(blob_key(manifest_sha), document, manifest_sha, JSON_TYPE)
             self._write_record(tramite.idt, {"manifesto": manifest_sha, "componentes": listed})
             manifest_shas.append(manifest_sha)
-        held = {sha for sha, c in components.items() if self._intact(c.sha256, c.size)}
         stored = self._tramites.add_all(started)  # Conflict: the NRE has an open trâmite
-        uploads = tuple(
-            ComponentUpload(
-                c, self._blobs.presign_put(blob_key(c.sha256), c.sha256, c.size, c.media_type, UPLOAD_EXPIRES)
+        return Sent(tuple(stored), manifest_shas[0], tuple(u.upload for u in uploads))
+
+    def _check_parts(self, manifest: Manifest) -> None:
+        """Files above the single-upload limit declare their parts; smaller ones do not."""
+        problems = [
+            problem
+            for d_index, document in enumerate(manifest.documents)
+            for c_index, component in enumerate(document.components)
+            for problem in parts_problems(
+                component.declaration(),
+                self._single_upload_max,
+                self._min_part_size,
+                f"documentos.{d_index}.componentes.{c_index}.partes",
             )
-            for c in components_to_request(manifest, held)
+        ]
+        if problems:
+            raise InvalidInput("O envio em partes dos componentes grandes está mal declarado.", problems)
+
+    def _upload_for(self, component: ManifestComponent) -> _Upload:
+        key = blob_key(component.sha256)
+        declaration = component.declaration()
+        if not declaration.multipart:
+            single = self._blobs.presign_put(
+                key, component.sha256, component.size, component.media_type, UPLOAD_EXPIRES
+            )
+            return _Upload(ComponentUpload(component, single), None)
+        multipart_id = self._blobs.start_multipart(key, component.media_type)
+        parts = tuple(
+            self._blobs.presign_part(key, multipart_id, number, digest, UPLOAD_EXPIRES)
+            for number, digest in enumerate(declaration.part_digests, start=1)
         )
-        return Sent(tuple(stored), manifest_shas[0], uploads)
+        return _Upload(ComponentUpload(component, None, parts), multipart_id)
 
     def _check_return(self, nre: str, manifest: Manifest) -> None:
         """Against the manifest of the NRE's last delivered trâmite (state 6): what the receiver holds."""
@@ -306,9 +343,8 @@ class Bus:
             )
         return nre
 
-    def _intact(self, sha256: str, size: int) -> bool:
-        stored = self._blobs.inspect(blob_key(sha256), sniff=False)
-        return stored is not None and stored.sha256 == sha256 and stored.size == size
+    def _intact(self, component: ManifestComponent) -> bool:
+        return _matches(self._blobs.inspect(blob_key(component.sha256), sniff=False), _entry(component))
 
     # --- custody ------------------------------------------------------------------------------------
 
@@ -325,16 +361,51 @@ class Bus:
         at = receipt.record.issued_at
         return self._update(tramite, lambda t: complete_upload(t, at)), receipt
 
+    def uploads(self, caller: Caller, idt: str) -> tuple[ComponentUpload, ...]:
+        """Fresh upload requests for the components the bus still lacks (state 1): after the first
+        ones expired, or after custody discarded a corrupt file (a file in parts gets a new multipart
+        upload). Empty once every component is in custody."""
+        tramite = self._party(caller, idt)
+        if Role.REMETENTE not in tramite.roles_of(caller.agency_id):
+            raise Forbidden(f"Só o remetente envia os componentes do trâmite {idt}.")
+        if tramite.state is not TramiteState.INICIADO:
+            raise IllegalTransition(
+                idt,
+                tramite.state,
+                Action.COMPLETE_UPLOAD,
+                f"O trâmite {idt} está em '{tramite.state.label}' ({tramite.state.value}): o barramento já "
+                "tem todos os componentes.",
+            )
+        record = self._record(idt)
+        fresh: list[ComponentUpload] = []
+        listed: list[dict[str, Any]] = []
+        for item in record["componentes"]:
+            if _matches(self._blobs.inspect(blob_key(item["sha256"]), sniff=False), item):
+                listed.append(item)
+                continue
+            upload = self._upload_for(_component(item))
+            fresh.append(upload.upload)
+            listed.append({**item, "envioEmPartes": upload.multipart_id} if upload.multipart_id else item)
+        if listed != record["componentes"]:
+            self._write_record(idt, {**record, "componentes": listed})
+        return tuple(fresh)
+
     def _issue_send_receipt(self, tramite: Tramite, idt: str, record: dict[str, Any]) -> SendReceipt:
         """Checks custody of every component, then stamps and stores the recibo de envio."""
         missing: list[str] = []
         corrupt: list[str] = []
         for item in record["componentes"]:
             key = blob_key(item["sha256"])
+            if item.get("envioEmPartes"):  # join the parts first; a second join is harmless
+                try:
+                    self._blobs.complete_multipart(key, item["envioEmPartes"], _declaration(item))
+                except ContentMismatch:
+                    missing.append(item["sha256"])
+                    continue
             stored = self._blobs.inspect(key, sniff=False)
             if stored is None:
                 missing.append(item["sha256"])
-            elif stored.sha256 != item["sha256"] or stored.size != item["tamanho"]:
+            elif not _matches(stored, item):
                 self._blobs.discard(key)
                 corrupt.append(item["sha256"])
         if missing or corrupt:
@@ -586,6 +657,63 @@ class Bus:
     def _write_record(self, idt: str, record: dict[str, Any]) -> None:
         data = canonical_json(record)
         self._blobs.put(record_key(idt), data, _sha256(data), JSON_TYPE)
+
+
+@dataclass(frozen=True)
+class _Upload:
+    upload: ComponentUpload
+    multipart_id: str | None  # a multipart upload this send started (joined at custody)
+
+
+def _entry(component: ManifestComponent) -> dict[str, Any]:
+    """A component as the per-trâmite record lists it."""
+    entry: dict[str, Any] = {
+        "sha256": component.sha256,
+        "tamanho": component.size,
+        "nome": component.name,
+        "tipoMidia": component.media_type,
+    }
+    if component.part_size is not None:
+        entry["tamanhoParte"] = component.part_size
+        entry["partes"] = list(component.part_digests)
+    return entry
+
+
+def _listed(component: ManifestComponent, multipart_id: str | None) -> dict[str, Any]:
+    entry = _entry(component)
+    if multipart_id:
+        entry["envioEmPartes"] = multipart_id
+    return entry
+
+
+def _component(item: dict[str, Any]) -> ManifestComponent:
+    """A listed component back as the manifest declared it (for new upload requests)."""
+    return ManifestComponent(
+        order=1,
+        name=item["nome"],
+        sha256=item["sha256"],
+        size=item["tamanho"],
+        media_type=item["tipoMidia"],
+        part_size=item.get("tamanhoParte"),
+        part_digests=tuple(item.get("partes", ())),
+    )
+
+
+def _declaration(item: dict[str, Any]) -> Declaration:
+    return Declaration(
+        item["sha256"], item["tamanho"], item["tipoMidia"], item["nome"], item.get("tamanhoParte"),
+        tuple(item.get("partes", ())),
+    )  # fmt: skip
+
+
+def _matches(stored: StoredObject | None, item: dict[str, Any]) -> bool:
+    """The stored object is the listed component: its size, and its SHA-256 or, for an object uploaded
+    in parts where the store keeps only the composite checksum, the composite of the declared parts."""
+    if stored is None or stored.size != item["tamanho"]:
+        return False
+    if stored.sha256 is not None:
+        return bool(stored.sha256 == item["sha256"])
+    return bool(item.get("partes")) and stored.composite == composite_sha256(item["partes"])
 
 
 def _receipt_json(receipt: SendReceipt) -> dict[str, JsonValue]:

@@ -29,7 +29,7 @@ from chalicelib.domain.documents import (
     check_limits,
     composite_sha256,
     documents_level,
-    parse_sha256,
+    parts_problems,
     sanitise_html,
     sha256_b64,
     validate_access,
@@ -58,8 +58,6 @@ from chalicelib.services.processes import BRASILIA, Actor, Processes, masked
 LEGAL_BASES = frozenset(LEGAL_HYPOTHESES)
 MIB = 1024 * 1024
 S3_MIN_PART = 5 * MIB  # S3's smallest part (but the last)
-S3_MAX_PART = 5 * 1024 * MIB
-S3_MAX_PARTS = 10_000
 MAX_ATTEMPTS = 10  # new documents: retries when another request took the number or the order first
 DEFAULT_MEDIA_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png", "image/tiff", "video/mp4"})
 
@@ -361,36 +359,7 @@ class Documents:
             raise InvalidInput("A declaração do arquivo é inválida.", problems)
 
     def _check_parts(self, declaration: Declaration) -> list[FieldError]:
-        threshold = self._policy.multipart_threshold
-        if declaration.size <= threshold:
-            if declaration.multipart or declaration.part_size is not None:
-                return [
-                    FieldError("partes", f"arquivos de até {threshold} bytes vão num só envio, sem partes")
-                ]
-            return []
-        if not declaration.multipart or declaration.part_size is None:
-            return [FieldError("partes", f"arquivos com mais de {threshold} bytes vão em partes: informe-as")]
-        low, high = self._policy.min_part_size, S3_MAX_PART
-        if not low <= declaration.part_size <= high:
-            return [FieldError("partes.tamanhoParte", f"deve estar entre {low} e {high} bytes")]
-        expected = declaration.expected_parts()
-        if expected > S3_MAX_PARTS:
-            return [FieldError("partes.tamanhoParte", f"divide o arquivo em mais de {S3_MAX_PARTS} partes")]
-        if len(declaration.part_digests) != expected:
-            return [
-                FieldError(
-                    "partes.sha256",
-                    f"com partes de {declaration.part_size} bytes o arquivo tem {expected} partes; "
-                    f"foram informados {len(declaration.part_digests)} SHA-256",
-                )
-            ]
-        problems: list[FieldError] = []
-        for index, digest in enumerate(declaration.part_digests):
-            try:
-                parse_sha256(digest, f"partes.sha256.{index}")
-            except InvalidInput as error:
-                problems.extend(error.fields)
-        return problems
+        return parts_problems(declaration, self._policy.multipart_threshold, self._policy.min_part_size)
 
     # --- cancel -----------------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,9 +18,10 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.bus import Actor, ReceiptRecord, Refusal, RefusalReason, refuse
+from tests import servers
 from tests.integration.conftest import Api, Stack, assert_problem
 from tests.integration.test_bus import ANNEX, NUP, PDF, confirm, manifest, send, tokens, upload_all
-from tests.integration.test_documents import b64, http
+from tests.integration.test_documents import b64, http, put
 from tests.integration.test_kms_signer import openssl_verify
 
 __all__ = ["tokens"]  # the fixture, shared with test_bus
@@ -348,3 +351,64 @@ def test_the_return_path_keeps_every_delivered_document_and_appends_only(
     assert returned.status_code == 201, returned.body
     assert [c["sha256"] for c in returned.json["componentesPendentes"]] == [b64(reply)]
     assert returned.json["tramites"][0]["nre"] == nre
+
+
+# --- large components: uploaded in parts ---------------------------------------------------------------
+
+
+@pytest.fixture
+def small_parts(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A 1 KiB single-upload limit and part size (100 MiB and 5 MiB by default) so parts stay tiny."""
+    monkeypatch.setattr(stack.services.bus, "_single_upload_max", 1024)
+    monkeypatch.setattr(stack.services.bus, "_min_part_size", 1024)
+    monkeypatch.setattr("moto.s3.models.S3_UPLOAD_PART_MIN_SIZE", 1024)
+    yield
+    # moto keeps the parts as keys of no bucket, and its /moto-api/data.json then fails on them.
+    servers.reset_moto(stack.endpoint)
+
+
+def test_a_large_component_goes_in_parts_joined_at_custody(
+    api: Api, tokens: dict[str, str], small_parts: None
+) -> None:
+    video = b"%PDF-1.7\n" + os.urandom(3500) + b"\n%%EOF\n"
+    parts = [video[i : i + 1024] for i in range(0, len(video), 1024)]
+    body = manifest(video)
+    declared = body["documentos"][0]["componentes"][0]
+    assert_problem(send(api, tokens["inss"], body), 400, "dados-invalidos")  # above the limit, no parts
+    declared["partes"] = {"tamanhoParte": 1024, "sha256": [b64(p) for p in parts[:-1]]}
+    short = assert_problem(send(api, tokens["inss"], body), 400, "dados-invalidos")
+    assert [e["campo"] for e in short["erros"]] == ["documentos.0.componentes.0.partes.sha256"]
+
+    declared["partes"]["sha256"] = [b64(p) for p in parts]
+    sent = send(api, tokens["inss"], body)
+    assert sent.status_code == 201, sent.body
+    [pending] = sent.json["componentesPendentes"]
+    assert pending["envioUnico"] is None
+    assert len(pending["partes"]) == len(parts) == 4
+    idt = sent.json["tramites"][0]["idt"]
+    for presigned, part in list(zip(pending["partes"], parts, strict=True))[:-1]:
+        assert put(presigned, part) == 200
+    missing = assert_problem(confirm(api, tokens["inss"], idt), 409, "conflito")
+    assert [e["campo"] for e in missing["erros"]] == [f"componentes.{b64(video)}"]
+    # A bad last part (S3 refuses it by its SHA-256; the emulator does not, so custody must): the
+    # joined file is discarded, and fresh requests (a new upload in parts) take the right bytes.
+    assert put(pending["partes"][-1], b"x" * len(parts[-1])) == 200
+    corrupt = assert_problem(confirm(api, tokens["inss"], idt), 409, "conflito")
+    assert "descartado" in corrupt["erros"][0]["mensagem"]
+    again = api.call("GET", f"/barramento/tramites/{idt}/componentes/pendentes", tokens["inss"])
+    assert again.status_code == 200, again.body
+    [fresh] = again.json["componentesPendentes"]
+    assert len(fresh["partes"]) == 4
+    assert fresh["partes"][0]["url"] != pending["partes"][0]["url"]  # another multipart upload
+    for presigned, part in zip(fresh["partes"], parts, strict=True):
+        assert put(presigned, part) == 200
+    assert_problem(api.call("GET", f"/barramento/tramites/{idt}/componentes/pendentes", tokens["ms"]), 403,
+                   "sem-permissao")  # fmt: skip
+    done = confirm(api, tokens["inss"], idt)
+    assert done.status_code == 200, done.body
+    assert done.json["tramite"]["estado"] == 2
+
+    nothing = api.call("GET", f"/barramento/tramites/{idt}/componentes/pendentes", tokens["inss"])
+    assert_problem(nothing, 409, "conflito")  # state 2: nothing left to upload
+    api.call("GET", f"/barramento/tramites/{idt}", tokens["ms"])
+    assert download(api, tokens["ms"], idt, video).json["tramite"]["estado"] == 4  # whole, same SHA-256

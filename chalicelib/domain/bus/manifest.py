@@ -21,7 +21,7 @@ from datetime import datetime
 
 from chalicelib.domain.bus.addresses import BUS_ID_PATTERN, Address, address_problems
 from chalicelib.domain.catalogs import DOCUMENT_KINDS, HISTORY_OPERATIONS, LEGAL_HYPOTHESES
-from chalicelib.domain.documents import MAX_FILE_NAME, Origin, parse_sha256
+from chalicelib.domain.documents import MAX_FILE_NAME, Declaration, Origin, parse_sha256
 from chalicelib.domain.errors import FieldError, InvalidInput
 from chalicelib.domain.nup import parse_current_nup, parse_nup
 from chalicelib.domain.people import parse_document
@@ -103,6 +103,16 @@ class ManifestComponent:
     size: int
     media_type: str
     signatures: tuple[ComponentSignature, ...] = ()
+    # A large file is uploaded in parts: their size and SHA-256s (S3 checks each part, and the object's
+    # composite checksum is the hash of these). Transport only: receipts and the return path use sha256.
+    part_size: int | None = None
+    part_digests: tuple[str, ...] = ()
+
+    def declaration(self) -> Declaration:
+        """The file as an upload declares it (documents.parts_problems checks the parts)."""
+        return Declaration(
+            self.sha256, self.size, self.media_type, self.name, self.part_size, self.part_digests
+        )
 
 
 @dataclass(frozen=True)
