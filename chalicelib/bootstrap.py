@@ -16,6 +16,7 @@ from pynamodb.connection import Connection
 from chalicelib.api.bus import ManifestJson
 from chalicelib.config import Settings
 from chalicelib.domain.documents import FileLimits
+from chalicelib.services.agency_keys import AgencyKeys
 from chalicelib.services.bus import Bus
 from chalicelib.services.credentials import Credentials
 from chalicelib.services.documents import DocumentPolicy, Documents
@@ -42,6 +43,7 @@ class Services:
     bus: Bus
     transfers: ProcessTransfers
     hosted: HostedBus
+    agency_keys: AgencyKeys
     bus_work: BusWorkQueue
     idempotency_store: Any  # a Powertools persistence layer, used by handlers/idempotency.py
 
@@ -51,6 +53,7 @@ def build(settings: Settings) -> Services:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from chalicelib.store import aws
+    from chalicelib.store.agency_keys import DynamoAgencyKeyRepository
     from chalicelib.store.blobs import S3BlobStore, needs_computed_checksums, s3_client
     from chalicelib.store.bus_queue import SqsBusWorkQueue
     from chalicelib.store.clients import DynamoClientRepository
@@ -101,11 +104,13 @@ def build(settings: Settings) -> Services:
     )
     signatures = Signatures(processes, process_repository, signer, clock=clock)
     events = EventLog(DynamoEventRepository(), clock)
+    agency_key_repository = DynamoAgencyKeyRepository()
     bus = Bus(
         DynamoTramiteRepository(connection, settings.bus_deadline_days),
         registry,
         blobs,
         codec=ManifestJson(),
+        agency_keys=agency_key_repository,
         signer=signer,
         clock=clock,
         auto_cancel_days=settings.bus_deadline_days,
@@ -135,6 +140,7 @@ def build(settings: Settings) -> Services:
         bus=bus,
         transfers=transfers,
         hosted=hosted,
+        agency_keys=AgencyKeys(agency_key_repository, clock),
         bus_work=SqsBusWorkQueue(aws.client("sqs", settings), settings.queue_barramento),
         idempotency_store=idempotency,
     )

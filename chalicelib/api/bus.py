@@ -5,6 +5,7 @@ problem better (validate_manifest lists every bad field with its path)."""
 from __future__ import annotations
 
 import base64
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ from chalicelib.domain.bus import (
     Pendency,
     Producer,
     ReceiptRecord,
+    ReceiverSignature,
     Refusal,
     Tramite,
     parse_refusal,
@@ -656,3 +658,36 @@ class RecebimentoOut(ApiModel):
             tamanhoMaximo=limits.max_size,
             tiposMidia=sorted(limits.media_types),
         )
+
+
+# --- the receiver's own signature on the recibo de conclusão ----------------------------------------------
+
+
+class AssinaturaDestinatarioIn(ApiModel):
+    chave: str = Field(max_length=64, description="Id da chave registrada em /orgaos/{orgaoId}/chaves")
+    valor: str = Field(
+        max_length=2000, description="Assinatura SHA-256 (base64) dos bytes de GET .../recibo/declaracao"
+    )
+
+
+class ReciboIn(ApiModel):
+    assinatura: AssinaturaDestinatarioIn | None = Field(
+        default=None,
+        description="Opcional: a assinatura do próprio destinatário, que o recibo passa a conter",
+    )
+
+    def signature(self) -> ReceiverSignature | None:
+        a = self.assinatura
+        return ReceiverSignature(a.chave, a.valor) if a else None
+
+
+class DeclaracaoReciboOut(ApiModel):
+    """O que o destinatário assina para pôr a sua assinatura no recibo: `registro` é o base64 dos bytes
+    exatos (JSON canônico, RFC 8785). Ex.: openssl dgst -sha256 -sign chave.pem declaracao.json | base64"""
+
+    registro: str
+    conteudo: dict[str, Any]
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DeclaracaoReciboOut:
+        return cls(registro=base64.b64encode(data).decode("ascii"), conteudo=json.loads(data))

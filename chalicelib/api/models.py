@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.agency_keys import AgencyKey
 from chalicelib.domain.credentials import ApiClient, Caller
 from chalicelib.domain.structures import Structure
 
@@ -139,3 +140,33 @@ class ClientList(ApiModel):
 
 class RevocationIn(ApiModel):
     motivo: Annotated[str, Field(min_length=3, max_length=500)]
+
+
+class ChaveIn(ApiModel):
+    pem: str = Field(
+        max_length=8192, description="Chave pública PEM (BEGIN PUBLIC KEY): EC P-256/P-384 ou RSA ≥ 2048"
+    )
+
+
+class ChaveOut(ApiModel):
+    id: str
+    algoritmo: str
+    pem: str
+    criadaEm: datetime  # noqa: N815
+    revogadaEm: datetime | None  # noqa: N815
+    ativa: bool
+
+    @classmethod
+    def from_domain(cls, key: AgencyKey) -> ChaveOut:
+        return cls(
+            id=key.id,
+            algoritmo=key.algorithm,
+            pem=key.pem,
+            criadaEm=key.created_at,
+            revogadaEm=key.revoked_at,
+            ativa=key.active,
+        )
+
+
+class ChavesOut(ApiModel):
+    itens: list[ChaveOut]

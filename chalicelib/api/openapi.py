@@ -107,7 +107,7 @@ def _operation(spec: RouteSpec, schemas: dict[str, Any]) -> dict[str, Any]:
     operation["parameters"] = parameters
     if spec.body is not None:
         operation["requestBody"] = {
-            "required": True,
+            "required": spec.body_required,
             "content": {"application/json": {"schema": {"$ref": REF.format(model=spec.body.__name__)}}},
         }
     ok: dict[str, Any] = {"description": "Sucesso"}

@@ -11,6 +11,7 @@ from chalicelib.api.bus import (
     ComponenteQuery,
     ComponentesPendentesOut,
     CustodiaOut,
+    DeclaracaoReciboOut,
     DownloadOut,
     EnvioOut,
     ManifestoIn,
@@ -18,6 +19,7 @@ from chalicelib.api.bus import (
     PendenciasOut,
     PendenciasQuery,
     ReciboEnvioOut,
+    ReciboIn,
     RecusaIn,
     TramiteDetalheOut,
     TramiteOut,
@@ -156,20 +158,40 @@ def download_component(caller: Caller, idt: str, query: ComponenteQuery) -> Down
 
 @api_route(
     bp,
+    "/barramento/tramites/{idt}/recibo/declaracao",
+    "GET",
+    summary="O que o destinatário assina para pôr a sua assinatura no recibo",
+    tag=TAG,
+    access=Scope.BARRAMENTO,
+    response=DeclaracaoReciboOut,
+    errors=(403, 404),
+)
+def receipt_statement(caller: Caller, idt: str) -> DeclaracaoReciboOut:
+    """IDT, NRE, remetente, destinatário e os SHA-256 dos componentes, em JSON canônico (RFC 8785). Assine
+    os bytes de `registro` (SHA-256) com uma chave registrada em /orgaos/{orgaoId}/chaves e envie a
+    assinatura no POST do recibo."""
+    return DeclaracaoReciboOut.from_bytes(services().bus.statement(caller, _idt(idt)))
+
+
+@api_route(
+    bp,
     "/barramento/tramites/{idt}/recibo",
     "POST",
     summary="Envia o recibo de conclusão (destinatário)",
     tag=TAG,
     access=Scope.BARRAMENTO,
+    body=ReciboIn,
+    body_required=False,
     response=TramiteReciboOut,
     status=201,
-    errors=(403, 404, 409),
+    errors=(400, 403, 404, 409),
 )
-def send_receipt(caller: Caller, idt: str) -> TramiteReciboOut:
+def send_receipt(caller: Caller, idt: str, body: ReciboIn) -> TramiteReciboOut:
     """Do estado 4: o barramento monta o recibo (IDT, NRE, data, remetente, destinatário e os SHA-256 dos
-    componentes, em ordem), carimba-o com a chave da plataforma sobre o JSON canônico (RFC 8785) e leva o
-    trâmite ao estado 5. Um recibo e uma recusa simultâneos: só um vence, o outro recebe 409."""
-    return TramiteReciboOut.from_domain(services().bus.conclude(caller, _idt(idt)))
+    componentes, em ordem; com `assinatura`, também a do destinatário, conferida com a chave registrada),
+    carimba-o com a chave da plataforma sobre o JSON canônico (RFC 8785) e leva o trâmite ao estado 5. Um
+    recibo e uma recusa simultâneos: só um vence, o outro recebe 409."""
+    return TramiteReciboOut.from_domain(services().bus.conclude(caller, _idt(idt), body.signature()))
 
 
 @api_route(

@@ -25,6 +25,7 @@ class RouteSpec:
     access: Access
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
+    body_required: bool = True  # False: an empty body means the model's defaults
     response: type[BaseModel] | None = None
     status: int = 200
     idempotent: bool = False

@@ -7,6 +7,9 @@ from chalice import Blueprint
 from chalicelib.api.bus import RecebimentoIn, RecebimentoOut
 from chalicelib.api.models import (
     CallerOut,
+    ChaveIn,
+    ChaveOut,
+    ChavesOut,
     ClientList,
     ClientListQuery,
     ClientOut,
@@ -81,3 +84,32 @@ def set_reception(caller: Caller, orgao_id: str, body: RecebimentoIn) -> Recebim
     hosted = services().hosted
     kinds = frozenset(body.especies) if body.especies is not None else None
     return RecebimentoOut.from_domain(hosted.set_kinds(agency_id, kinds), hosted.limits(agency_id))
+
+
+@api_route(
+    bp, "/orgaos/{orgao_id}/chaves", "POST", summary="Registra uma chave pública do órgão", tag=TAG,
+    access=Scope.ADMIN, body=ChaveIn, response=ChaveOut, status=201, errors=(400, 404, 409),
+)  # fmt: skip
+def register_key(caller: Caller, orgao_id: str, body: ChaveIn) -> ChaveOut:
+    """Para o órgão assinar, com o seu próprio sistema, os recibos de conclusão que emite como
+    destinatário. Só a chave pública fica aqui."""
+    return ChaveOut.from_domain(services().agency_keys.register(_own_agency(caller, orgao_id), body.pem))
+
+
+@api_route(
+    bp, "/orgaos/{orgao_id}/chaves", "GET", summary="Chaves públicas do órgão", tag=TAG,
+    access=Scope.ADMIN, response=ChavesOut, errors=(400, 404),
+)  # fmt: skip
+def list_keys(caller: Caller, orgao_id: str) -> ChavesOut:
+    """As revogadas também, com a data da revogação: recibos antigos continuam conferíveis."""
+    keys = services().agency_keys.keys_of(_own_agency(caller, orgao_id))
+    return ChavesOut(itens=[ChaveOut.from_domain(k) for k in keys])
+
+
+@api_route(
+    bp, "/orgaos/{orgao_id}/chaves/{chave_id}/revogacao", "POST", summary="Revoga uma chave pública do órgão",
+    tag=TAG, access=Scope.ADMIN, response=ChaveOut, errors=(400, 404),
+)  # fmt: skip
+def revoke_key(caller: Caller, orgao_id: str, chave_id: str) -> ChaveOut:
+    """A chave deixa de valer para novas assinaturas. Repetir a revogação não muda nada."""
+    return ChaveOut.from_domain(services().agency_keys.revoke(_own_agency(caller, orgao_id), chave_id[:64]))

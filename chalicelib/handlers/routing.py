@@ -46,6 +46,7 @@ def api_route(
     access: Access,
     query: type[BaseModel] | None = None,
     body: type[BaseModel] | None = None,
+    body_required: bool = True,
     response: type[BaseModel] | None = None,
     status: int = 200,
     description: str = "",
@@ -65,6 +66,7 @@ def api_route(
             access=access,
             query=query,
             body=body,
+            body_required=body_required,
             response=response,
             status=status,
             idempotent=method == "POST",
@@ -86,7 +88,8 @@ def api_route(
                 if query is not None:
                     kwargs["query"] = parse_query(query, request.query_params)
                 if body is not None:
-                    kwargs["body"] = parse_body(body, _as_bytes(request.raw_body))
+                    raw = _as_bytes(request.raw_body)
+                    kwargs["body"] = parse_body(body, raw) if raw or body_required else body()
 
                 def execute() -> dict[str, Any]:
                     return _answer(handler(**kwargs), status)

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib.domain.agency_keys import verify_signature
 from chalicelib.domain.bus import (
     AUTO_CANCEL_DAYS,
     Action,
@@ -41,6 +42,7 @@ from chalicelib.domain.bus import (
     ManifestComponent,
     Pendency,
     ReceiptRecord,
+    ReceiverSignature,
     Refusal,
     SendReceiptRecord,
     Tramite,
@@ -56,6 +58,7 @@ from chalicelib.domain.bus import (
     fetch_metadata,
     fetch_receipt,
     pendency_for,
+    receiver_statement,
     refuse,
     send_receipt,
     start,
@@ -75,6 +78,7 @@ from chalicelib.domain.errors import Conflict, ContentMismatch, FieldError, Forb
 from chalicelib.domain.signatures import JsonValue, Stamp, canonical_json, format_instant, parse_instant
 from chalicelib.domain.structures import Structure
 from chalicelib.services.ports import (
+    AgencyKeyRepository,
     BlobStore,
     Clock,
     ManifestCodec,
@@ -160,6 +164,7 @@ class Bus:
         blobs: BlobStore,
         *,
         codec: ManifestCodec,
+        agency_keys: AgencyKeyRepository,
         signer: Signer,
         clock: Clock,
         auto_cancel_days: int = AUTO_CANCEL_DAYS,
@@ -171,6 +176,7 @@ class Bus:
         self._registry = registry
         self._blobs = blobs
         self._codec = codec
+        self._agency_keys = agency_keys
         self._signer = signer
         self._clock = clock
         self._auto_cancel_days = auto_cancel_days
@@ -484,17 +490,49 @@ class Bus:
 
         return self._update(tramite, take)
 
-    def conclude(self, caller: Caller, idt: str) -> Tramite:
-        """4 -> 5: the bus builds the recibo de conclusão over the trâmite and its components' hashes,
-        stamps it with the platform key and stores it with the move, in one conditional write."""
+    def statement(self, caller: Caller, idt: str) -> bytes:
+        """What the receiver signs to add its own signature to the recibo (receipts.receiver_statement)."""
+        tramite = self._party(caller, idt)
+        if Role.DESTINATARIO not in tramite.roles_of(caller.agency_id):
+            raise Forbidden(f"Só o destinatário assina o recibo de conclusão do trâmite {idt}.")
+        return receiver_statement(tramite, [item["sha256"] for item in self._record(idt)["componentes"]])
+
+    def conclude(self, caller: Caller, idt: str, signature: ReceiverSignature | None = None) -> Tramite:
+        """4 -> 5: the bus builds the recibo de conclusão over the trâmite and its components' hashes
+        (and the receiver's own signature, when given and valid), stamps it with the platform key and
+        stores it with the move, in one conditional write."""
         tramite = self._party(caller, idt)
         by = self._actor(caller)
         check_move(tramite, Action.SEND_RECEIPT, by)  # before the signing call, which costs
         hashes = [item["sha256"] for item in self._record(idt)["componentes"]]
+        if signature is not None:
+            self._check_receiver_signature(caller.agency_id, receiver_statement(tramite, hashes), signature)
         now = self._clock.now()
-        canonical = ReceiptRecord.for_tramite(tramite, hashes, now).to_canonical()
+        canonical = ReceiptRecord.for_tramite(tramite, hashes, now, signature).to_canonical()
         issued = IssuedReceipt(canonical, self._signer.sign(canonical))
         return self._update(tramite, lambda t: send_receipt(t, by, now, issued))
+
+    def _check_receiver_signature(
+        self, agency_id: str, statement: bytes, signature: ReceiverSignature
+    ) -> None:
+        key = next((k for k in self._agency_keys.keys_of(agency_id) if k.id == signature.key_id), None)
+        if key is None or not key.active:
+            state = "revogada" if key is not None else "não registrada pelo seu órgão"
+            raise InvalidInput(
+                "Chave de assinatura inválida.",
+                [FieldError("assinatura.chave", f"a chave {signature.key_id} está {state}")],
+            )
+        if not verify_signature(key, statement, signature.value):
+            raise InvalidInput(
+                "A assinatura do destinatário não confere.",
+                [
+                    FieldError(
+                        "assinatura.valor",
+                        "não é uma assinatura SHA-256 da declaração do recibo "
+                        "(GET .../recibo/declaracao) com esta chave",
+                    )
+                ],
+            )
 
     def refuse(self, caller: Caller, idt: str, refusal: Refusal) -> Tramite:
         """2-4 -> 8, with the motivo and justificativa the sender will see."""

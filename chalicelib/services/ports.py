@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
+from chalicelib.domain.agency_keys import AgencyKey
 from chalicelib.domain.bus import Manifest, Tramite
 from chalicelib.domain.credentials import ApiClient
 from chalicelib.domain.documents import Declaration, Document, StoredObject
@@ -320,6 +321,16 @@ class BlobStore(Protocol):
         ...
 
     def presign_get(self, key: str, file_name: str, media_type: str, expires: int) -> str: ...
+
+
+class AgencyKeyRepository(Protocol):
+    def keys_of(self, agency_id: str) -> list[AgencyKey]:
+        """Every key the agency registered, revoked ones included, oldest first."""
+        ...
+
+    def add(self, key: AgencyKey) -> None: ...
+
+    def revoke(self, agency_id: str, key_id: str, at: datetime) -> AgencyKey | None: ...
 
 
 class HostingRepository(Protocol):

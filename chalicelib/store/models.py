@@ -133,6 +133,26 @@ class ClientItem(Model):
     by_agency = ClientsByAgency()
 
 
+class AgencyKeyMap(MapAttribute[str, Any]):
+    id = UnicodeAttribute()
+    pem = UnicodeAttribute()
+    algoritmo = UnicodeAttribute()
+    criada_em = UTCDateTimeAttribute()
+    revogada_em = UTCDateTimeAttribute(null=True)
+
+
+class AgencyKeysItem(Model):
+    """The public keys an agency registered: id "CHAVES#<agency id>" (a handful per agency, read
+    whole; no orgao_id attribute, so the clients' index never lists it)."""
+
+    class Meta(_Meta):
+        table_name = "clientes"
+
+    id = UnicodeAttribute(hash_key=True)
+    chaves = ListAttribute(of=AgencyKeyMap, default=list)
+    versao = VersionAttribute()
+
+
 class HostingItem(Model):
     """An agency hosted on this platform and the espécies it accepts through the bus:
     id "HOSPEDAGEM#<agency id>" (no orgao_id attribute, so the clients' index never lists it)."""
@@ -572,7 +592,7 @@ TABLE_MODELS: dict[str, type[Model]] = {
 }
 _BOUND: dict[str, tuple[type[Model], ...]] = {
     "table_estruturas": (StructureItem, ProtocolCodeGuard, Counter),
-    "table_clientes": (ClientItem, HostingItem),
+    "table_clientes": (ClientItem, HostingItem, AgencyKeysItem),
     "table_processos": (
         ProcessTable,
         OpenUnitItem,

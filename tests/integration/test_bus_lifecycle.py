@@ -22,7 +22,7 @@ from tests import servers
 from tests.integration.conftest import Api, Stack, assert_problem
 from tests.integration.test_bus import ANNEX, NUP, PDF, confirm, manifest, send, tokens, upload_all
 from tests.integration.test_documents import b64, http, put
-from tests.integration.test_kms_signer import openssl_verify
+from tests.integration.test_kms_signer import openssl, openssl_verify
 
 __all__ = ["tokens"]  # the fixture, shared with test_bus
 
@@ -51,9 +51,9 @@ def _quote(value: str) -> str:
     return value.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
 
 
-def received(api: Api, tokens: dict[str, str]) -> str:
+def received(api: Api, tokens: dict[str, str], nup: str = NUP) -> str:
     """A trâmite from the INSS to the MS in state 4 (metadata and both components downloaded)."""
-    [idt] = in_custody(api, tokens["inss"], manifest(PDF, ANNEX), PDF, ANNEX)
+    [idt] = in_custody(api, tokens["inss"], manifest(PDF, ANNEX, nup=nup), PDF, ANNEX)
     assert api.call("GET", f"/barramento/tramites/{idt}", tokens["ms"]).json["tramite"]["estado"] == 3
     assert download(api, tokens["ms"], idt, PDF).json["tramite"]["estado"] == 3
     assert download(api, tokens["ms"], idt, PDF).json["tramite"]["estado"] == 3  # again: harmless
@@ -412,3 +412,80 @@ def test_a_large_component_goes_in_parts_joined_at_custody(
     assert_problem(nothing, 409, "conflito")  # state 2: nothing left to upload
     api.call("GET", f"/barramento/tramites/{idt}", tokens["ms"])
     assert download(api, tokens["ms"], idt, video).json["tramite"]["estado"] == 4  # whole, same SHA-256
+
+
+# --- the receiver's own signature -------------------------------------------------------------------------
+
+
+def test_the_receiver_adds_its_own_signature_made_with_openssl(
+    api: Api, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    """The MS registers a public key, signs the recibo's declaration with the openssl command and its
+    private key, and sends the signature with the recibo: the bus checks it, the stamped record carries
+    it, and both signatures verify with openssl."""
+    private = tmp_path / "ms.key"
+    public = tmp_path / "ms.pem"
+    assert openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", private).returncode == 0
+    assert openssl("ec", "-in", private, "-pubout", "-out", public).returncode == 0
+    admin = tokens["ms"]
+    assert_problem(
+        api.call("POST", "/orgaos/100/chaves", admin, {"pem": "não é uma chave"}), 400, "dados-invalidos"
+    )
+    registered = api.call("POST", "/orgaos/100/chaves", admin, {"pem": public.read_text()})
+    assert registered.status_code == 201, registered.body
+    key_id = registered.json["id"]
+    assert registered.json["algoritmo"] == "ECDSA_P256_SHA256"
+    assert [k["id"] for k in api.call("GET", "/orgaos/100/chaves", admin).json["itens"]] == [key_id]
+    assert_problem(api.call("GET", "/orgaos/200/chaves", admin), 404, "nao-encontrado")  # another agency's
+
+    idt = received(api, tokens)
+    assert_problem(api.call("GET", f"/barramento/tramites/{idt}/recibo/declaracao", tokens["inss"]), 403,
+                   "sem-permissao")  # fmt: skip
+    declared = api.call("GET", f"/barramento/tramites/{idt}/recibo/declaracao", tokens["ms"])
+    assert declared.status_code == 200, declared.body
+    statement = base64.b64decode(declared.json["registro"])
+    assert declared.json["conteudo"]["formato"] == "pen-recibo-conclusao-destinatario-v1"
+    (tmp_path / "declaracao.json").write_bytes(statement)
+    signed = openssl(
+        "dgst", "-sha256", "-sign", private, "-out", tmp_path / "sig.der", tmp_path / "declaracao.json"
+    )
+    assert signed.returncode == 0, signed.stderr
+    value = base64.b64encode((tmp_path / "sig.der").read_bytes()).decode()
+
+    def post(signature: dict[str, str]) -> Any:
+        return api.call("POST", f"/barramento/tramites/{idt}/recibo", tokens["ms"], {"assinatura": signature})
+
+    forged = assert_problem(post({"chave": key_id, "valor": base64.b64encode(b"x" * 70).decode()}), 400,
+                            "dados-invalidos")  # fmt: skip
+    assert [e["campo"] for e in forged["erros"]] == ["assinatura.valor"]
+    unknown = assert_problem(post({"chave": "nao-existe", "valor": value}), 400, "dados-invalidos")
+    assert [e["campo"] for e in unknown["erros"]] == ["assinatura.chave"]
+    assert api.call("GET", f"/barramento/tramites?idt={idt}", tokens["ms"]).json["itens"][0]["estado"] == 4
+
+    done = post({"chave": key_id, "valor": value})
+    assert done.status_code == 201, done.body
+    recibo = done.json["recibo"]
+    assert recibo["conteudo"]["assinaturaDestinatario"] == {"chave": key_id, "valor": value}
+    record = base64.b64decode(recibo["registro"])
+    keys = {k["id"]: k["pem"] for k in api.call("GET", "/publico/chaves").json["chaves"]}
+    platform = openssl_verify(
+        tmp_path, keys[recibo["carimbo"]["chave"]], recibo["carimbo"]["assinatura"], record
+    )
+    assert platform.returncode == 0, platform.stderr
+    receiver = openssl_verify(tmp_path, public.read_text(), value, statement)
+    assert receiver.returncode == 0, receiver.stderr
+
+    revoked = api.call("POST", f"/orgaos/100/chaves/{key_id}/revogacao", admin)
+    assert revoked.status_code == 200, revoked.body
+    assert revoked.json["ativa"] is False
+    other = received(api, tokens, nup="23037000002202039")
+    assert_problem(
+        api.call(
+            "POST",
+            f"/barramento/tramites/{other}/recibo",
+            tokens["ms"],
+            {"assinatura": {"chave": key_id, "valor": value}},
+        ),
+        400,
+        "dados-invalidos",
+    )

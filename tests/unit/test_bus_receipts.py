@@ -4,6 +4,7 @@ stamp over them verified like any other platform stamp."""
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -16,10 +17,12 @@ from chalicelib.domain.bus import (
     SEND_FORMAT,
     Address,
     ReceiptRecord,
+    ReceiverSignature,
     SendReceiptRecord,
     complete_upload,
     fetch_components,
     fetch_metadata,
+    receiver_statement,
 )
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.signatures import ALGORITHM, PublicKey, SignatureRecord, Stamp, verify_stamp
@@ -180,3 +183,21 @@ def test_a_stamp_over_the_receipt_verifies_and_no_other_receipt_matches_it() -> 
     assert verify_stamp(ReceiptRecord.from_canonical(GOLDEN).to_canonical(), stamp, keys)
     assert not verify_stamp(make_receipt((H_RECIBO, H_OFICIO)).to_canonical(), stamp, keys)
     assert not verify_stamp(make_receipt(idt="124").to_canonical(), stamp, keys)
+
+
+def test_a_receipt_with_the_receivers_signature_reads_back_and_differs_from_one_without() -> None:
+    signed = make_receipt(receiver_signature=ReceiverSignature("chave-ms", "c2lnbmF0dXJh"))
+    data = signed.to_canonical()
+    assert b'"assinaturaDestinatario":{"chave":"chave-ms","valor":"c2lnbmF0dXJh"}' in data
+    assert ReceiptRecord.from_canonical(data) == signed
+    assert ReceiptRecord.from_canonical(make_receipt().to_canonical()).receiver_signature is None
+    with pytest.raises(InvalidInput):
+        ReceiptRecord.from_canonical(data.replace(b'"valor":"c2lnbmF0dXJh"', b'"valor":7'))
+
+
+def test_the_receivers_statement_is_its_own_format_with_sorted_hashes() -> None:
+    tramite = complete_upload(new_tramite(), AT)
+    statement = json.loads(receiver_statement(tramite, [H_RECIBO, H_OFICIO, H_RECIBO]))
+    assert statement["formato"] == "pen-recibo-conclusao-destinatario-v1"
+    assert statement["hashesComponentes"] == sorted([H_RECIBO, H_OFICIO])
+    assert "data" not in statement  # the bus dates the receipt when it issues it

@@ -27,7 +27,15 @@ from chalicelib.domain.bus.manifest import (
     components_to_request,
     validate_manifest,
 )
-from chalicelib.domain.bus.receipts import CONCLUSION_FORMAT, SEND_FORMAT, ReceiptRecord, SendReceiptRecord
+from chalicelib.domain.bus.receipts import (
+    CONCLUSION_FORMAT,
+    RECEIVER_FORMAT,
+    SEND_FORMAT,
+    ReceiptRecord,
+    ReceiverSignature,
+    SendReceiptRecord,
+    receiver_statement,
+)
 from chalicelib.domain.bus.refusal import (
     MAX_JUSTIFICATION,
     Refusal,
@@ -84,6 +92,7 @@ __all__ = [
     "MAX_JUSTIFICATION",
     "MOVES",
     "PENDING_STATES",
+    "RECEIVER_FORMAT",
     "SEND_FORMAT",
     "Action",
     "Actor",
@@ -102,6 +111,7 @@ __all__ = [
     "Pendency",
     "Producer",
     "ReceiptRecord",
+    "ReceiverSignature",
     "Refusal",
     "RefusalReason",
     "ReturnMismatch",
@@ -130,6 +140,7 @@ __all__ = [
     "parse_refusal",
     "pendency_for",
     "pending_agency",
+    "receiver_statement",
     "refuse",
     "return_problems",
     "send_receipt",

@@ -28,6 +28,8 @@ from chalicelib.domain.errors import FieldError, InvalidInput
 from chalicelib.domain.signatures import FORMAT_KEY, JsonValue, canonical_json, format_instant, parse_instant
 
 CONCLUSION_FORMAT: Final = "pen-recibo-conclusao-v1"
+RECEIVER_FORMAT: Final = "pen-recibo-conclusao-destinatario-v1"
+RECEIVER_SIGNATURE_KEY: Final = "assinaturaDestinatario"
 SEND_FORMAT: Final = "pen-recibo-envio-v1"
 HASHES_KEY: Final = "hashesComponentes"
 
@@ -62,15 +64,22 @@ def _address(address: Address) -> dict[str, str]:
     return {"repositorio": address.repository, "estrutura": address.structure_id}
 
 
-def _read(data: bytes, expected_format: str, keys: frozenset[str], label: str) -> dict[str, Any]:
-    """The parsed JSON of a record of `expected_format`, with exactly `keys` (plus formato)."""
+def _read(
+    data: bytes,
+    expected_format: str,
+    keys: frozenset[str],
+    label: str,
+    optional: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The parsed JSON of a record of `expected_format`, with exactly `keys` (plus formato), and
+    perhaps some of `optional`."""
     try:
         parsed = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InvalidInput(f"O {label} não é JSON válido.") from error
     if (
         not isinstance(parsed, dict)
-        or set(parsed) != {FORMAT_KEY, *keys}
+        or not {FORMAT_KEY, *keys} <= set(parsed) <= {FORMAT_KEY, *keys, *optional}
         or parsed[FORMAT_KEY] != expected_format
         or not all(isinstance(parsed[k], str) for k in ("idt", "nre", "data"))
         or not isinstance(parsed[HASHES_KEY], list)
@@ -99,9 +108,35 @@ def _read_address(value: object, key: str, label: str) -> Address:
 
 
 @dataclass(frozen=True)
+class ReceiverSignature:
+    """The receiver's own signature on a recibo de conclusão: made with a key it registered
+    (`chave`), over `receiver_statement` of the trâmite, base64 (`valor`)."""
+
+    key_id: str
+    value: str
+
+
+def receiver_statement(tramite: Tramite, component_hashes: Iterable[str]) -> bytes:
+    """What a receiver signs to add its own signature to the recibo (RFC 8785): everything the receipt
+    states but its date, which the bus sets when it issues it. Its format differs from every record
+    the platform stamps, so one signature can never pass for another."""
+    return canonical_json(
+        {
+            FORMAT_KEY: RECEIVER_FORMAT,
+            "idt": tramite.idt,
+            "nre": tramite.nre,
+            "remetente": _address(tramite.sender),
+            "destinatario": _address(tramite.receiver),
+            HASHES_KEY: sorted(set(component_hashes)),
+        }
+    )
+
+
+@dataclass(frozen=True)
 class ReceiptRecord:
     """The recibo de conclusão. Hashes are kept distinct and sorted whatever order they come in;
-    `issued_at` is converted to UTC (a naive datetime is refused). Bad values raise InvalidInput."""
+    `issued_at` is converted to UTC (a naive datetime is refused). Bad values raise InvalidInput.
+    With the receiver's own signature (over `receiver_statement`) the platform's stamp covers it too."""
 
     idt: str
     nre: str
@@ -109,6 +144,7 @@ class ReceiptRecord:
     sender: Address
     receiver: Address
     component_hashes: tuple[str, ...]
+    receiver_signature: ReceiverSignature | None = None
 
     def __post_init__(self) -> None:
         _normalise(self, self.issued_at, self.component_hashes)
@@ -122,7 +158,7 @@ class ReceiptRecord:
             raise InvalidInput("O recibo de conclusão tem dados inválidos.", problems)
 
     def to_dict(self) -> dict[str, JsonValue]:
-        return {
+        record: dict[str, JsonValue] = {
             FORMAT_KEY: CONCLUSION_FORMAT,
             "idt": self.idt,
             "nre": self.nre,
@@ -131,6 +167,10 @@ class ReceiptRecord:
             "destinatario": _address(self.receiver),
             HASHES_KEY: list(self.component_hashes),
         }
+        if self.receiver_signature is not None:
+            signature = self.receiver_signature
+            record[RECEIVER_SIGNATURE_KEY] = {"chave": signature.key_id, "valor": signature.value}
+        return record
 
     def to_canonical(self) -> bytes:
         """The exact bytes that get stamped (RFC 8785 of `to_dict()`)."""
@@ -143,7 +183,14 @@ class ReceiptRecord:
         stamp over this record."""
         label = "recibo de conclusão"
         keys = frozenset({"idt", "nre", "data", "remetente", "destinatario", HASHES_KEY})
-        parsed = _read(data, CONCLUSION_FORMAT, keys, label)
+        parsed = _read(data, CONCLUSION_FORMAT, keys, label, frozenset({RECEIVER_SIGNATURE_KEY}))
+        found = parsed.get(RECEIVER_SIGNATURE_KEY)
+        if found is not None and (
+            not isinstance(found, dict)
+            or set(found) != {"chave", "valor"}
+            or not all(isinstance(v, str) for v in found.values())
+        ):
+            raise InvalidInput(f"O {label} tem assinatura do destinatário inválida.")
         record = cls(
             idt=parsed["idt"],
             nre=parsed["nre"],
@@ -151,15 +198,23 @@ class ReceiptRecord:
             sender=_read_address(parsed["remetente"], "remetente", label),
             receiver=_read_address(parsed["destinatario"], "destinatario", label),
             component_hashes=tuple(parsed[HASHES_KEY]),
+            receiver_signature=ReceiverSignature(found["chave"], found["valor"]) if found else None,
         )
         if record.to_canonical() != data:
             raise InvalidInput(f"O {label} não está na forma canônica (RFC 8785).")
         return record
 
     @classmethod
-    def for_tramite(cls, tramite: Tramite, component_hashes: Iterable[str], at: datetime) -> ReceiptRecord:
+    def for_tramite(
+        cls,
+        tramite: Tramite,
+        component_hashes: Iterable[str],
+        at: datetime,
+        receiver_signature: ReceiverSignature | None = None,
+    ) -> ReceiptRecord:
         """The receipt over `tramite` and the components of its manifest (Manifest.component_hashes)."""
-        return cls(tramite.idt, tramite.nre, at, tramite.sender, tramite.receiver, tuple(component_hashes))
+        hashes = tuple(component_hashes)
+        return cls(tramite.idt, tramite.nre, at, tramite.sender, tramite.receiver, hashes, receiver_signature)
 
 
 @dataclass(frozen=True)
