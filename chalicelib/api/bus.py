@@ -40,11 +40,11 @@ from chalicelib.services.bus import (
     MAX_WAIT,
     ComponentDownload,
     ComponentUpload,
-    SendReceipt,
     Sent,
     TramiteView,
 )
 from chalicelib.services.ports import PresignedRequest
+from chalicelib.services.tramite_records import SendReceipt
 
 Text = Annotated[str, Field(max_length=100_000)]
 

@@ -10,25 +10,20 @@ Every move reads the trâmite, applies a pure move from chalicelib.domain.bus an
 version read; a concurrent change makes the save fail, and the move is tried again on a fresh read,
 where the domain either applies it or answers 409 with the state the other move left.
 
-Where things live. The trâmite itself is the TramiteRepository's item. The manifest is stored as RFC
-8785 canonical JSON in the content store under its own SHA-256 (blob_key), like any component. The
-trâmite's links to it (the manifest hash and the components custody must find) and, from state 2,
-the recibo de envio with its stamp, live in one small JSON object per trâmite in the content store
-(`barramento/tramites/<idt>.json`): the trâmite item's schema belongs to store/tramites.py, which
-this slice does not change; the object is written at send and rewritten once, at custody.
+Where things live. The trâmite itself (states, downloads recorded, recibo de conclusão) is the
+TramiteRepository's item. The manifest is stored as RFC 8785 canonical JSON in the content store under
+its own SHA-256 (blob_key), like any component; the trâmite's record there (services/tramite_records.py)
+names it, lists the components custody must find and, from state 2, holds the recibo de envio.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from chalicelib.domain.agency_keys import verify_signature
 from chalicelib.domain.bus import (
@@ -68,14 +63,11 @@ from chalicelib.domain.bus import (
 from chalicelib.domain.bus.addresses import Role
 from chalicelib.domain.credentials import Caller
 from chalicelib.domain.documents import (
-    Declaration,
-    StoredObject,
     blob_key,
-    composite_sha256,
     parts_problems,
 )
 from chalicelib.domain.errors import Conflict, ContentMismatch, FieldError, Forbidden, InvalidInput, NotFound
-from chalicelib.domain.signatures import JsonValue, Stamp, canonical_json, format_instant, parse_instant
+from chalicelib.domain.signatures import JsonValue, canonical_json
 from chalicelib.domain.structures import Structure
 from chalicelib.services.ports import (
     AgencyKeyRepository,
@@ -88,6 +80,14 @@ from chalicelib.services.ports import (
     TramiteRepository,
 )
 from chalicelib.services.registry import Registry
+from chalicelib.services.tramite_records import (
+    JSON_TYPE,
+    ListedComponent,
+    SendReceipt,
+    TramiteRecord,
+    TramiteRecords,
+    sha256_b64,
+)
 
 UPLOAD_EXPIRES = 3600
 DOWNLOAD_EXPIRES = 900
@@ -96,15 +96,6 @@ MAX_RECEIVERS = 20  # one send: one transaction holds its trâmites and the NRE 
 MAX_WAIT = 20  # seconds a pendências long-poll may wait: well inside API Gateway's 29 s
 POLL_EVERY = 1.0  # seconds between the long-poll's queries
 MOVE_ATTEMPTS = 4  # a move lost to a concurrent change is tried again on a fresh read
-JSON_TYPE = "application/json"
-
-
-def _sha256(data: bytes) -> str:
-    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
-
-
-def record_key(idt: str) -> str:
-    return f"barramento/tramites/{idt}.json"
 
 
 @dataclass(frozen=True)
@@ -115,15 +106,6 @@ class ComponentUpload:
     component: ManifestComponent
     upload: PresignedRequest | None
     parts: tuple[PresignedRequest, ...] = ()
-
-
-@dataclass(frozen=True)
-class SendReceipt:
-    """The recibo de envio: the exact bytes stamped (RFC 8785) and the platform's stamp."""
-
-    record: SendReceiptRecord
-    canonical: bytes
-    stamp: Stamp
 
 
 @dataclass(frozen=True)
@@ -150,12 +132,6 @@ class TramiteView:
     receipt: SendReceipt | None
 
 
-@dataclass(frozen=True)
-class MissingComponents:
-    missing: tuple[str, ...]
-    corrupt: tuple[str, ...]
-
-
 class Bus:
     def __init__(
         self,
@@ -175,6 +151,7 @@ class Bus:
         self._tramites = tramites
         self._registry = registry
         self._blobs = blobs
+        self._records = TramiteRecords(blobs)
         self._codec = codec
         self._agency_keys = agency_keys
         self._signer = signer
@@ -216,18 +193,18 @@ class Bus:
         ]
         self._check_parts(manifest)
         components = {c.sha256: c for _, c in manifest.components()}
-        held = {sha for sha, c in components.items() if self._intact(c)}
+        held = {sha for sha, c in components.items() if self._in_custody(ListedComponent.of(c))}
         uploads = [self._upload_for(c) for c in components_to_request(manifest, held)]
         started_parts = {u.upload.component.sha256: u.multipart_id for u in uploads if u.multipart_id}
-        listed = [_listed(c, started_parts.get(c.sha256)) for c in components.values()]
+        listed = tuple(ListedComponent.of(c, started_parts.get(c.sha256)) for c in components.values())
         manifest_shas = []
         for tramite in started:
             # Each receiver reads the manifest addressed to it; the NRE is the one the bus assigned.
             own = replace(manifest, header=replace(header, receiver=tramite.receiver, nre=nre))
             document = canonical_json(self._codec.to_json(own))
-            manifest_sha = _sha256(document)
+            manifest_sha = sha256_b64(document)
             self._blobs.put(blob_key(manifest_sha), document, manifest_sha, JSON_TYPE)
-            self._write_record(tramite.idt, {"manifesto": manifest_sha, "componentes": listed})
+            self._records.write(tramite.idt, TramiteRecord(manifest_sha, listed))
             manifest_shas.append(manifest_sha)
         stored = self._tramites.add_all(started)  # Conflict: the NRE has an open trâmite
         return Sent(tuple(stored), manifest_shas[0], tuple(u.upload for u in uploads))
@@ -280,10 +257,14 @@ class Bus:
 
     def manifest_of(self, idt: str) -> Manifest:
         """The manifest a trâmite carries (for the bus's own workers: no party check)."""
-        document = self._blobs.read(blob_key(self._record(idt)["manifesto"]))
+        return self._codec.from_json(self._manifest_json(idt, self._records.read(idt)))
+
+    def _manifest_json(self, idt: str, record: TramiteRecord) -> JsonValue:
+        document = self._blobs.read(blob_key(record.manifest_sha256))
         if document is None:
             raise NotFound(f"O manifesto do trâmite {idt} não está no barramento.")
-        return self._codec.from_json(json.loads(document))
+        parsed: JsonValue = json.loads(document)
+        return parsed
 
     def _check_addresses(
         self, caller: Caller, sender: Address, receivers: tuple[Address, ...]
@@ -349,8 +330,8 @@ class Bus:
             )
         return nre
 
-    def _intact(self, component: ManifestComponent) -> bool:
-        return _matches(self._blobs.inspect(blob_key(component.sha256), sniff=False), _entry(component))
+    def _in_custody(self, component: ListedComponent) -> bool:
+        return component.matches(self._blobs.inspect(blob_key(component.sha256), sniff=False))
 
     # --- custody ------------------------------------------------------------------------------------
 
@@ -360,8 +341,8 @@ class Bus:
         tramite = self._party(caller, idt)
         if Role.REMETENTE not in tramite.roles_of(caller.agency_id):
             raise Forbidden(f"Só o remetente confirma os componentes do trâmite {idt}.")
-        record = self._record(idt)
-        receipt = _receipt(record) or self._issue_send_receipt(tramite, idt, record)
+        record = self._records.read(idt)
+        receipt = record.send_receipt or self._issue_send_receipt(tramite, idt, record)
         # The receipt is stored before the move: a crash in between leaves a receipt and state 1, and the
         # retried confirmation finishes the move with the same receipt (the move is idempotent in 2-6).
         at = receipt.record.issued_at
@@ -382,38 +363,38 @@ class Bus:
                 f"O trâmite {idt} está em '{tramite.state.label}' ({tramite.state.value}): o barramento já "
                 "tem todos os componentes.",
             )
-        record = self._record(idt)
+        record = self._records.read(idt)
         fresh: list[ComponentUpload] = []
-        listed: list[dict[str, Any]] = []
-        for item in record["componentes"]:
-            if _matches(self._blobs.inspect(blob_key(item["sha256"]), sniff=False), item):
+        listed: list[ListedComponent] = []
+        for item in record.components:
+            if self._in_custody(item):
                 listed.append(item)
                 continue
-            upload = self._upload_for(_component(item))
+            upload = self._upload_for(item.component())
             fresh.append(upload.upload)
-            listed.append({**item, "envioEmPartes": upload.multipart_id} if upload.multipart_id else item)
-        if listed != record["componentes"]:
-            self._write_record(idt, {**record, "componentes": listed})
+            listed.append(replace(item, multipart_id=upload.multipart_id or item.multipart_id))
+        if tuple(listed) != record.components:
+            self._records.write(idt, record.with_components(tuple(listed)))
         return tuple(fresh)
 
-    def _issue_send_receipt(self, tramite: Tramite, idt: str, record: dict[str, Any]) -> SendReceipt:
+    def _issue_send_receipt(self, tramite: Tramite, idt: str, record: TramiteRecord) -> SendReceipt:
         """Checks custody of every component, then stamps and stores the recibo de envio."""
         missing: list[str] = []
         corrupt: list[str] = []
-        for item in record["componentes"]:
-            key = blob_key(item["sha256"])
-            if item.get("envioEmPartes"):  # join the parts first; a second join is harmless
+        for item in record.components:
+            key = blob_key(item.sha256)
+            if item.multipart_id:  # join the parts first; a second join is harmless
                 try:
-                    self._blobs.complete_multipart(key, item["envioEmPartes"], _declaration(item))
+                    self._blobs.complete_multipart(key, item.multipart_id, item.declaration())
                 except ContentMismatch:
-                    missing.append(item["sha256"])
+                    missing.append(item.sha256)
                     continue
             stored = self._blobs.inspect(key, sniff=False)
             if stored is None:
-                missing.append(item["sha256"])
-            elif not _matches(stored, item):
+                missing.append(item.sha256)
+            elif not item.matches(stored):
                 self._blobs.discard(key)
-                corrupt.append(item["sha256"])
+                corrupt.append(item.sha256)
         if missing or corrupt:
             fields = [FieldError(f"componentes.{sha}", "não foi enviado") for sha in missing] + [
                 FieldError(
@@ -427,11 +408,10 @@ class Bus:
                 fields,
             )
         now = self._clock.now()
-        hashes = [item["sha256"] for item in record["componentes"]]
-        receipt_record = SendReceiptRecord.for_tramite(tramite, hashes, now)
+        receipt_record = SendReceiptRecord.for_tramite(tramite, record.hashes, now)
         canonical = receipt_record.to_canonical()
         receipt = SendReceipt(receipt_record, canonical, self._signer.sign(canonical))
-        self._write_record(idt, {**record, "reciboEnvio": _receipt_json(receipt)})
+        self._records.write(idt, replace(record, send_receipt=receipt))
         return receipt
 
     # --- receiving ----------------------------------------------------------------------------------
@@ -442,22 +422,21 @@ class Bus:
         if Role.DESTINATARIO in tramite.roles_of(caller.agency_id):
             by = self._actor(caller)
             tramite = self._update(tramite, lambda t: fetch_metadata(t, by, self._clock.now()))
-        record = self._record(idt)
-        document = self._blobs.read(blob_key(record["manifesto"]))
-        if document is None:
-            raise NotFound(f"O manifesto do trâmite {idt} não está no barramento.")
-        return TramiteView(tramite, json.loads(document), record["manifesto"], _receipt(record))
+        record = self._records.read(idt)
+        manifest = self._manifest_json(idt, record)
+        return TramiteView(tramite, manifest, record.manifest_sha256, record.send_receipt)
 
     def download(self, caller: Caller, idt: str, sha256: str) -> ComponentDownload:
         """A presigned GET of one component. The receiver's downloads are recorded in state 3, and the
         last one moves the trâmite to 4; the sender may download too, once the bus has them all."""
         tramite = self._party(caller, idt)
-        components = {item["sha256"]: item for item in self._record(idt)["componentes"]}
-        if sha256 not in components:
+        record = self._records.read(idt)
+        item = record.component(sha256)
+        if item is None:
             raise NotFound(f"O trâmite {idt} não tem um componente digital com o SHA-256 {sha256}.")
         if Role.DESTINATARIO in tramite.roles_of(caller.agency_id):
             by = self._actor(caller)
-            hashes = frozenset(components)
+            hashes = frozenset(record.hashes)
             tramite = self._update(
                 tramite, lambda t: fetch_component(t, sha256, hashes, by, self._clock.now())
             )
@@ -469,9 +448,8 @@ class Bus:
                 f"O trâmite {idt} ainda espera os componentes digitais: baixe-os depois da custódia "
                 "(estado 2).",
             )
-        item = components[sha256]
-        url = self._blobs.presign_get(blob_key(sha256), item["nome"], item["tipoMidia"], DOWNLOAD_EXPIRES)
-        return ComponentDownload(sha256, item["tamanho"], url, DOWNLOAD_EXPIRES, tramite)
+        url = self._blobs.presign_get(blob_key(sha256), item.name, item.media_type, DOWNLOAD_EXPIRES)
+        return ComponentDownload(sha256, item.size, url, DOWNLOAD_EXPIRES, tramite)
 
     def take_delivery(self, caller: Caller, idt: str) -> Tramite:
         """The receiver takes the whole trâmite at once, as a system hosted here does (its components are
@@ -479,7 +457,7 @@ class Bus:
         a no-op from 4 to 6."""
         tramite = self._party(caller, idt)
         by = self._actor(caller)
-        hashes = frozenset(item["sha256"] for item in self._record(idt)["componentes"])
+        hashes = frozenset(self._records.read(idt).hashes)
         now = self._clock.now()
 
         def take(current: Tramite) -> Tramite:
@@ -495,7 +473,7 @@ class Bus:
         tramite = self._party(caller, idt)
         if Role.DESTINATARIO not in tramite.roles_of(caller.agency_id):
             raise Forbidden(f"Só o destinatário assina o recibo de conclusão do trâmite {idt}.")
-        return receiver_statement(tramite, [item["sha256"] for item in self._record(idt)["componentes"]])
+        return receiver_statement(tramite, self._records.read(idt).hashes)
 
     def conclude(self, caller: Caller, idt: str, signature: ReceiverSignature | None = None) -> Tramite:
         """4 -> 5: the bus builds the recibo de conclusão over the trâmite and its components' hashes
@@ -504,7 +482,7 @@ class Bus:
         tramite = self._party(caller, idt)
         by = self._actor(caller)
         check_move(tramite, Action.SEND_RECEIPT, by)  # before the signing call, which costs
-        hashes = [item["sha256"] for item in self._record(idt)["componentes"]]
+        hashes = self._records.read(idt).hashes
         if signature is not None:
             self._check_receiver_signature(caller.agency_id, receiver_statement(tramite, hashes), signature)
         now = self._clock.now()
@@ -683,98 +661,8 @@ class Bus:
         moved = move(tramite)
         return tramite if moved is tramite else self._tramites.save(moved)
 
-    # --- the per-trâmite record ------------------------------------------------------------------
-
-    def _record(self, idt: str) -> dict[str, Any]:
-        data = self._blobs.read(record_key(idt))
-        if data is None:
-            raise tramite_not_found(idt)
-        parsed: dict[str, Any] = json.loads(data)
-        return parsed
-
-    def _write_record(self, idt: str, record: dict[str, Any]) -> None:
-        data = canonical_json(record)
-        self._blobs.put(record_key(idt), data, _sha256(data), JSON_TYPE)
-
 
 @dataclass(frozen=True)
 class _Upload:
     upload: ComponentUpload
     multipart_id: str | None  # a multipart upload this send started (joined at custody)
-
-
-def _entry(component: ManifestComponent) -> dict[str, Any]:
-    """A component as the per-trâmite record lists it."""
-    entry: dict[str, Any] = {
-        "sha256": component.sha256,
-        "tamanho": component.size,
-        "nome": component.name,
-        "tipoMidia": component.media_type,
-    }
-    if component.part_size is not None:
-        entry["tamanhoParte"] = component.part_size
-        entry["partes"] = list(component.part_digests)
-    return entry
-
-
-def _listed(component: ManifestComponent, multipart_id: str | None) -> dict[str, Any]:
-    entry = _entry(component)
-    if multipart_id:
-        entry["envioEmPartes"] = multipart_id
-    return entry
-
-
-def _component(item: dict[str, Any]) -> ManifestComponent:
-    """A listed component back as the manifest declared it (for new upload requests)."""
-    return ManifestComponent(
-        order=1,
-        name=item["nome"],
-        sha256=item["sha256"],
-        size=item["tamanho"],
-        media_type=item["tipoMidia"],
-        part_size=item.get("tamanhoParte"),
-        part_digests=tuple(item.get("partes", ())),
-    )
-
-
-def _declaration(item: dict[str, Any]) -> Declaration:
-    return Declaration(
-        item["sha256"], item["tamanho"], item["tipoMidia"], item["nome"], item.get("tamanhoParte"),
-        tuple(item.get("partes", ())),
-    )  # fmt: skip
-
-
-def _matches(stored: StoredObject | None, item: dict[str, Any]) -> bool:
-    """The stored object is the listed component: its size, and its SHA-256 or, for an object uploaded
-    in parts where the store keeps only the composite checksum, the composite of the declared parts."""
-    if stored is None or stored.size != item["tamanho"]:
-        return False
-    if stored.sha256 is not None:
-        return bool(stored.sha256 == item["sha256"])
-    return bool(item.get("partes")) and stored.composite == composite_sha256(item["partes"])
-
-
-def _receipt_json(receipt: SendReceipt) -> dict[str, JsonValue]:
-    stamp = receipt.stamp
-    return {
-        "registro": base64.b64encode(receipt.canonical).decode("ascii"),
-        "carimbo": {
-            "algoritmo": stamp.algorithm,
-            "chave": stamp.key_id,
-            "assinatura": stamp.signature,
-            "data": format_instant(stamp.stamped_at),
-        },
-    }
-
-
-def _receipt(record: dict[str, Any]) -> SendReceipt | None:
-    found = record.get("reciboEnvio")
-    if not found:
-        return None
-    canonical = base64.b64decode(found["registro"])
-    stamp = found["carimbo"]
-    return SendReceipt(
-        SendReceiptRecord.from_canonical(canonical),
-        canonical,
-        Stamp(stamp["algoritmo"], stamp["chave"], stamp["assinatura"], parse_instant(stamp["data"])),
-    )

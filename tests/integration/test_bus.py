@@ -215,7 +215,7 @@ def test_nre_rules(api: Api, tokens: dict[str, str]) -> None:
     )
 
 
-@pytest.mark.parametrize("failing", ["_write_record", "save"])
+@pytest.mark.parametrize("failing", ["write", "save"])
 def test_a_crash_during_confirmation_loses_nothing(
     api: Api, tokens: dict[str, str], stack: Stack, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
@@ -225,7 +225,7 @@ def test_a_crash_during_confirmation_loses_nothing(
     idt = sent.json["tramites"][0]["idt"]
     upload_all(sent.json, PDF)
     bus = stack.services.bus
-    target = bus if failing == "_write_record" else bus._tramites
+    target = bus._records if failing == "write" else bus._tramites  # the record's write, the move
     original = getattr(target, failing)
     failures: list[int] = []
 
