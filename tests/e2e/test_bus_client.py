@@ -364,3 +364,25 @@ def test_a_return_with_the_documents_reordered_is_refused(
     assert swapped.returncode == 1, swapped.stdout
     assert "urn:pen:problema:dados-invalidos" in swapped.stderr
     assert "- documentos.0:" in swapped.stderr
+
+
+def test_one_send_to_several_receivers_each_imported_by_the_platform(
+    stack: RunningStack, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    """The INSS's own system sends one process to the MS and to the MGI at once: two trâmites under one
+    NRE, the file uploaded once; both hosted agencies import it and the INSS fetches both receipts."""
+    paths = files(tmp_path / "saida", 700)
+    sent = run(stack, tokens["INSS"], "send", "--from", INSS_UNIT, "--to", MS_UNIT, "--to", "1003", *paths,
+               cwd=tmp_path)  # fmt: skip
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    idts = re.findall(r"^IDT: (\S+)", sent.stdout, flags=re.M)
+    assert len(idts) == 2
+    nres = {tramite(stack, tokens["INSS"], idt)["nre"] for idt in idts}
+    assert len(nres) == 1
+    for idt in idts:
+        wait_for_state(stack, tokens["INSS"], idt, 5)
+        fetched = run(stack, tokens["INSS"], "recibo", idt, cwd=tmp_path)
+        assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+        assert tramite(stack, tokens["INSS"], idt)["estado"] == 6
+    receivers = sorted(tramite(stack, tokens["INSS"], idt)["destinatario"]["estrutura"] for idt in idts)
+    assert receivers == sorted([MS_UNIT, "1003"])

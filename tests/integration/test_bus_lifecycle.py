@@ -15,9 +15,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
+import app as app_module
 from chalicelib.domain.bus import Actor, ReceiptRecord, Refusal, RefusalReason, refuse
+from infra.local.worker import Worker
 from tests import servers
 from tests.integration.conftest import Api, Stack, assert_problem
 from tests.integration.test_bus import ANNEX, NUP, PDF, confirm, manifest, send, tokens, upload_all
@@ -288,7 +291,16 @@ def test_the_schedule_cancels_tramites_stuck_past_the_deadline(
             return later
 
     monkeypatch.setattr(bus, "_clock", Later())
-    assert sorted(bus.cancel_stalled()) == sorted([stuck, moving])
+    # The app's own scheduled handler, run by the local stack's worker as on `make run`.
+    sqs = boto3.client("sqs", endpoint_url=stack.endpoint, region_name=servers.REGION)
+    env = {
+        "PEN_QUEUE_CORREIO": stack.settings.queue_correio,
+        "PEN_QUEUE_BARRAMENTO": stack.settings.queue_barramento,
+    }
+    worker = Worker.for_stack(app_module.app, sqs, env, stage=stack.settings.stage, region=servers.REGION,
+                              log=lambda _: None)  # fmt: skip
+    assert "cancel_stalled_tramites" in [s.name for s in worker.schedules]
+    assert worker.run_schedule("cancel_stalled_tramites") == {"cancelados": 2}
     assert bus.cancel_stalled() == []  # a second run finds nothing
     for idt in (stuck, moving):
         tramite = api.call("GET", f"/barramento/tramites?idt={idt}", tokens["inss"]).json["itens"][0]
