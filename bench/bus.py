@@ -13,6 +13,7 @@ emulator on a 2-core machine: compare them between versions, never with Lambda.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -158,23 +159,26 @@ def _put(url: str, headers: dict[str, str], data: bytes) -> None:
         response.read()
 
 
+def _measure(results: dict[str, Any], name: str, operation: Any) -> Any:
+    """Runs `operation`, recording under `name` its AWS calls and the content-addressed bytes it read."""
+    _component_bytes.clear()
+    with counting.counting() as calls:
+        value = operation()
+    results[name] = {
+        "total": sum(calls.values()),
+        "dynamodb": sum(v for k, v in calls.items() if k.startswith("DynamoDB.")),
+        "calls": dict(sorted(calls.items())),
+        "component_bytes_read": _component_bytes["GetObject"],
+    }
+    return value
+
+
 def lifecycle(services: bootstrap.Services, documents: int, nup: str) -> dict[str, Any]:
     bus = services.bus
     files = [b"%PDF-1.7\n" + os.urandom(FILE_SIZE) + b"\n%%EOF\n" for _ in range(documents)]
     manifest = _manifest(files, nup)
     results: dict[str, Any] = {}
-
-    def measure(name: str, operation: Any) -> Any:
-        _component_bytes.clear()
-        with counting.counting() as calls:
-            value = operation()
-        results[name] = {
-            "total": sum(calls.values()),
-            "dynamodb": sum(v for k, v in calls.items() if k.startswith("DynamoDB.")),
-            "calls": dict(sorted(calls.items())),
-            "component_bytes_read": _component_bytes["GetObject"],
-        }
-        return value
+    measure = functools.partial(_measure, results)
 
     started = time.perf_counter()
     sent = measure("send (manifest, components requested)", lambda: bus.send(SENDER, manifest))
@@ -210,18 +214,7 @@ def hosted_to_hosted(services: bootstrap.Services, documents: int) -> dict[str, 
         _put(ticket.single.url, ticket.single.headers, content)
         services.documents.confirm(actor, process.nup, ticket.upload.id)
     results: dict[str, Any] = {}
-
-    def measure(name: str, operation: Any) -> Any:
-        _component_bytes.clear()
-        with counting.counting() as calls:
-            value = operation()
-        results[name] = {
-            "total": sum(calls.values()),
-            "dynamodb": sum(v for k, v in calls.items() if k.startswith("DynamoDB.")),
-            "calls": dict(sorted(calls.items())),
-            "component_bytes_read": _component_bytes["GetObject"],
-        }
-        return value
+    measure = functools.partial(_measure, results)
 
     started = time.perf_counter()
     [tramite] = measure(
