@@ -403,7 +403,6 @@ def test_state_changes_reach_the_queue_and_the_worker_acts_on_them(
     sqs = boto3.client("sqs", endpoint_url=stack.endpoint, region_name=servers.REGION)
     queue = stack.settings.queue_barramento
 
-
     for record in records:
         forward_record(DynamoDBRecord(record))
     messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
