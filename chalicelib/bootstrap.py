@@ -21,11 +21,13 @@ from chalicelib.services.bus import Bus
 from chalicelib.services.credentials import Credentials
 from chalicelib.services.documents import DocumentPolicy, Documents
 from chalicelib.services.events import EventLog
+from chalicelib.services.following import Following
 from chalicelib.services.hosted import HostedBus
 from chalicelib.services.ports import BusWorkQueue, Clock, MailSender, Signer, SystemClock
 from chalicelib.services.processes import Processes
 from chalicelib.services.registry import Registry
 from chalicelib.services.signatures import Signatures
+from chalicelib.services.tracking import PublicTracking
 from chalicelib.services.transfers import ProcessTransfers
 
 
@@ -45,6 +47,8 @@ class Services:
     hosted: HostedBus
     agency_keys: AgencyKeys
     bus_work: BusWorkQueue
+    tracking: PublicTracking
+    following: Following
     idempotency_store: Any  # a Powertools persistence layer, used by handlers/idempotency.py
 
 
@@ -59,12 +63,17 @@ def build(settings: Settings) -> Services:
     from chalicelib.store.clients import DynamoClientRepository
     from chalicelib.store.documents import DynamoUploadRepository
     from chalicelib.store.events import DynamoEventRepository
+    from chalicelib.store.following import DynamoSubscriptionRepository
     from chalicelib.store.hosting import DynamoHostingRepository
     from chalicelib.store.mail import SesMailSender, SqsMailOutbox
     from chalicelib.store.models import bind_models
+    from chalicelib.store.notice_queue import SqsNoticeQueue
+    from chalicelib.store.once import PowertoolsOnce
     from chalicelib.store.processes import DynamoProcessRepository
+    from chalicelib.store.publication import DynamoPublicationRepository
     from chalicelib.store.signer import KmsSigner, UnconfiguredSigner
     from chalicelib.store.structures import DynamoStructureRepository
+    from chalicelib.store.tracking import DynamoPublicRecordRepository
     from chalicelib.store.tramites import DynamoTramiteRepository
 
     bind_models(settings)
@@ -127,6 +136,28 @@ def build(settings: Settings) -> Services:
         limits=policy.limits_for,
         clock=clock,
     )
+    public_records = DynamoPublicRecordRepository(connection)
+    notices = SqsNoticeQueue(aws.client("sqs", settings), settings.queue_avisos)
+    tracking = PublicTracking(
+        public_records,
+        process_repository,
+        registry,
+        DynamoPublicationRepository(),
+        notices,
+        clock=clock,
+        window_seconds=settings.notice_window_seconds,
+    )
+    following = Following(
+        DynamoSubscriptionRepository(connection),
+        public_records,
+        outbox=outbox,
+        sender=sender,
+        notices=notices,
+        once=PowertoolsOnce(idempotency),
+        clock=clock,
+        public_base_url=settings.public_base_url,
+        window_seconds=settings.notice_window_seconds,
+    )
     return Services(
         settings=settings,
         registry=registry,
@@ -143,6 +174,8 @@ def build(settings: Settings) -> Services:
         agency_keys=AgencyKeys(agency_key_repository, clock),
         bus_work=SqsBusWorkQueue(aws.client("sqs", settings), settings.queue_barramento),
         idempotency_store=idempotency,
+        tracking=tracking,
+        following=following,
     )
 
 

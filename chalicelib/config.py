@@ -21,8 +21,12 @@ ENV_TABLE_IDEMPOTENCIA = "PEN_TABLE_IDEMPOTENCIA"
 ENV_TABLE_PROCESSOS = "PEN_TABLE_PROCESSOS"
 ENV_TABLE_EVENTOS = "PEN_TABLE_EVENTOS"
 ENV_TABLE_TRAMITES = "PEN_TABLE_TRAMITES"
+ENV_TABLE_PUBLICO = "PEN_TABLE_PUBLICO"
+ENV_TABLE_ACOMPANHAMENTOS = "PEN_TABLE_ACOMPANHAMENTOS"
 ENV_QUEUE_CORREIO = "PEN_QUEUE_CORREIO"
 ENV_QUEUE_BARRAMENTO = "PEN_QUEUE_BARRAMENTO"
+ENV_QUEUE_AVISOS = "PEN_QUEUE_AVISOS"
+ENV_QUEUE_CORREIO_EVENTOS = "PEN_QUEUE_CORREIO_EVENTOS"
 ENV_BUCKET_DOCUMENTOS = "PEN_BUCKET_DOCUMENTOS"
 ENV_SIGNING_KEY = "PEN_SIGNING_KEY"
 ENV_MAIL_SENDER = "PEN_MAIL_SENDER"
@@ -39,6 +43,10 @@ ENV_DOCS_MIN_PART = "PEN_DOCUMENTOS_PARTE_MINIMA"
 # The bus: days a trâmite may stay in states 1-4 without a state change before it is cancelled
 # automatically (the national rule is 8).
 ENV_BUS_DEADLINE_DAYS = "PEN_BARRAMENTO_PRAZO_DIAS"
+# Public tracking: movements published within one window (seconds) go to followers as one digest.
+# The digest waits in SQS until its window closes, and SQS delays at most 15 minutes.
+ENV_NOTICE_WINDOW = "PEN_AVISOS_JANELA_SEGUNDOS"
+MAX_NOTICE_WINDOW = 840  # 15 min of SQS delay, less a minute of margin
 MIB = 1024 * 1024
 DEFAULT_DOCS_MEDIA_TYPES = frozenset(
     {"application/pdf", "image/jpeg", "image/png", "image/tiff", "video/mp4"}
@@ -54,6 +62,9 @@ REQUIRED = (
     ENV_TABLE_TRAMITES,
     ENV_QUEUE_CORREIO,
     ENV_QUEUE_BARRAMENTO,
+    ENV_TABLE_PUBLICO,
+    ENV_TABLE_ACOMPANHAMENTOS,
+    ENV_QUEUE_AVISOS,
 )
 
 
@@ -74,6 +85,9 @@ class Settings:
     table_tramites: str
     queue_correio: str
     queue_barramento: str
+    table_publico: str
+    table_acompanhamentos: str
+    queue_avisos: str
     # Used from the processes pillar on: document contents and the platform's signing key.
     bucket_documentos: str | None
     signing_key: str | None
@@ -86,6 +100,7 @@ class Settings:
     documents_single_upload_max: int = 100 * MIB  # larger files go as multipart
     documents_min_part_size: int = 5 * MIB
     bus_deadline_days: int = 8
+    notice_window_seconds: int = 600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -105,6 +120,9 @@ class Settings:
             table_tramites=env[ENV_TABLE_TRAMITES],
             queue_correio=env[ENV_QUEUE_CORREIO],
             queue_barramento=env[ENV_QUEUE_BARRAMENTO],
+            table_publico=env[ENV_TABLE_PUBLICO],
+            table_acompanhamentos=env[ENV_TABLE_ACOMPANHAMENTOS],
+            queue_avisos=env[ENV_QUEUE_AVISOS],
             bucket_documentos=env.get(ENV_BUCKET_DOCUMENTOS) or None,
             signing_key=env.get(ENV_SIGNING_KEY) or None,
             mail_sender=env.get(ENV_MAIL_SENDER, "nao-responda@pen.example.gov.br"),
@@ -116,6 +134,7 @@ class Settings:
             documents_single_upload_max=_positive(env, ENV_DOCS_SINGLE_UPLOAD_MAX, 100 * MIB),
             documents_min_part_size=_positive(env, ENV_DOCS_MIN_PART, 5 * MIB),
             bus_deadline_days=_positive(env, ENV_BUS_DEADLINE_DAYS, 8),
+            notice_window_seconds=_notice_window(env),
         )
 
 
@@ -126,6 +145,15 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigurationError(f"{name} must be a positive whole number, not {raw!r}")
     return int(raw)
+
+
+def _notice_window(env: Mapping[str, str]) -> int:
+    window = _positive(env, ENV_NOTICE_WINDOW, 600)
+    if window > MAX_NOTICE_WINDOW:
+        raise ConfigurationError(
+            f"{ENV_NOTICE_WINDOW} must be at most {MAX_NOTICE_WINDOW} seconds, not {window}"
+        )
+    return window
 
 
 def _media_types(raw: str | None) -> frozenset[str]:

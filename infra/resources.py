@@ -9,6 +9,7 @@ the environment variable (chalicelib/config.py) through which the functions find
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from chalicelib import config
 from chalicelib.store.models import TABLE_MODELS
@@ -170,6 +171,18 @@ STACK = Stack(
             stream_handler="forward_tramite_changes",  # to the bus work queue (hosted agencies)
         ),
         Table(
+            "PublicoTable",
+            "publico",
+            config.ENV_TABLE_PUBLICO,
+            model_field="table_publico",
+        ),
+        Table(
+            "AcompanhamentosTable",
+            "acompanhamentos",
+            config.ENV_TABLE_ACOMPANHAMENTOS,
+            model_field="table_acompanhamentos",
+        ),
+        Table(
             "IdempotenciaTable",
             "idempotencia",
             config.ENV_TABLE_IDEMPOTENCIA,
@@ -180,6 +193,15 @@ STACK = Stack(
     queues=(
         Queue("CorreioQueue", "correio", config.ENV_QUEUE_CORREIO, handler="send_mail"),
         Queue("BarramentoQueue", "barramento", config.ENV_QUEUE_BARRAMENTO, handler="run_bus_work"),
+        # Public tracking's notices: one message per page of followers of a NUP's digest.
+        Queue("AvisosQueue", "avisos", config.ENV_QUEUE_AVISOS, handler="run_notices"),
+        # SES bounces and complaints, through the configuration set's SNS topic.
+        Queue(
+            "CorreioEventosQueue",
+            "correio-eventos",
+            config.ENV_QUEUE_CORREIO_EVENTOS,
+            handler="record_mail_events",
+        ),
     ),
     buckets=(Bucket("DocumentosBucket", "documentos", config.ENV_BUCKET_DOCUMENTOS),),
     keys=(
@@ -210,12 +232,15 @@ def key_schema(table: Table) -> tuple[list[dict[str, str]], list[dict[str, str]]
             key=lambda k: hash_first[k["KeyType"]],
         )
 
+    def projection(gsi: dict[str, Any]) -> dict[str, object]:
+        given = gsi["projection"]
+        shaped: dict[str, object] = {"ProjectionType": given["ProjectionType"]}
+        if given.get("NonKeyAttributes"):
+            shaped["NonKeyAttributes"] = sorted(given["NonKeyAttributes"])
+        return shaped
+
     indexes: list[dict[str, object]] = [
-        {
-            "IndexName": gsi["index_name"],
-            "KeySchema": keys(gsi["key_schema"]),
-            "Projection": {"ProjectionType": gsi["projection"]["ProjectionType"]},
-        }
+        {"IndexName": gsi["index_name"], "KeySchema": keys(gsi["key_schema"]), "Projection": projection(gsi)}
         for gsi in sorted(schema.get("global_secondary_indexes", []), key=lambda g: g["index_name"])
     ]
     attributes = sorted(

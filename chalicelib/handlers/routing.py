@@ -9,6 +9,7 @@ A handler then reads like a sentence: parse -> one service call -> shape the ans
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -53,8 +54,14 @@ def api_route(
     errors: tuple[int, ...] = (),
     person: bool = False,
     cache_control: str | None = None,
+    etag: bool = False,
+    content_types: tuple[str, ...] = ("application/json",),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`cache_control`: the Cache-Control header of a successful answer (errors never carry one)."""
+    """`cache_control`: the Cache-Control header of a successful answer (errors never carry one).
+    `etag`: a successful answer carries a strong ETag of its body, and a GET whose If-None-Match
+    names it is answered 304 with no body (a CDN or browser revalidates for a few bytes).
+    `content_types`: the request media types accepted (a route without a body model may take
+    others, e.g. RFC 8058's one-click unsubscribe posts a form)."""
 
     def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
         spec = RouteSpec(
@@ -120,21 +127,35 @@ def api_route(
             except Exception:
                 logger.exception("unhandled error", extra={"route": f"{method} {path}"})
                 return problem_response(problems.INTERNAL, problems.DETAIL_INTERNAL)
-            return Response(
-                body=json.dumps(answer["body"], ensure_ascii=False),
-                status_code=answer["status"],
-                headers={**JSON_HEADERS, **({"Cache-Control": cache_control} if cache_control else {})},
-            )
+            text = json.dumps(answer["body"], ensure_ascii=False, separators=(",", ":"))
+            headers = {**JSON_HEADERS, **({"Cache-Control": cache_control} if cache_control else {})}
+            if etag:
+                headers["ETag"] = body_etag(text)
+                if etag_matches(_header(request.headers, "if-none-match"), headers["ETag"]):
+                    return Response(body="", status_code=304, headers=headers)
+            return Response(body=text, status_code=answer["status"], headers=headers)
 
         bp.route(
             path,
             methods=[method],
             authorizer=agency_auth if access is not None else None,
-            content_types=["application/json"],
+            content_types=list(content_types),
         )(view)
         return handler
 
     return decorator
+
+
+def body_etag(text: str) -> str:
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+
+def etag_matches(if_none_match: str | None, current: str) -> bool:
+    """RFC 9110's weak comparison, as If-None-Match uses: W/ prefixes are ignored; * matches."""
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or current in tags
 
 
 def acting_person(headers: Any) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
@@ -12,11 +12,13 @@ from chalicelib.domain.bus import Manifest, Tramite
 from chalicelib.domain.credentials import ApiClient
 from chalicelib.domain.documents import Declaration, Document, StoredObject
 from chalicelib.domain.events import ProcessEvent
+from chalicelib.domain.following import AddressQuota, Subscription
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.hosting import HostingProfile
 from chalicelib.domain.processes import OpenUnit, Process
 from chalicelib.domain.signatures import JsonValue, PublicKey, Stamp
 from chalicelib.domain.structures import Structure
+from chalicelib.domain.tracking import PublicRecord, SearchHit, SearchQuery
 
 T = TypeVar("T")
 
@@ -44,6 +46,7 @@ class MailMessage:
     subject: str
     text: str
     headers: dict[str, str] = field(default_factory=dict)
+    html: str | None = None  # sent as the alternative to `text` when given
 
 
 class Clock(Protocol):
@@ -393,4 +396,77 @@ class TramiteRepository(Protocol):
     def due_for_auto_cancel(self, before: datetime, cursor: str | None, limit: int) -> Page[Tramite]:
         """The trâmites in states 1 to 4 whose automatic-cancel deadline (bus.auto_cancel_at) is at or
         before `before`, earliest deadline first."""
+        ...
+
+
+# --- public tracking ------------------------------------------------------------------------------
+
+
+class PublicRecordRepository(Protocol):
+    """The public base: one record per NUP, and the search index kept with it."""
+
+    def get(self, nup: str) -> PublicRecord | None:
+        """One read (GetItem)."""
+        ...
+
+    def save(self, record: PublicRecord, previous: PublicRecord | None) -> PublicRecord:
+        """Stores `record` (read at `record.version`; `previous` is what was read, None when new) and
+        returns it one version later. Writes the record item, plus the name-index items whose names
+        were added or removed (only when the published interessados change). Conflict when the
+        record changed since it was read."""
+        ...
+
+    def search(self, query: SearchQuery, cursor: str | None, limit: int) -> Page[SearchHit]:
+        """Público records matching every given criterion, through an index (never a scan)."""
+        ...
+
+
+class PublicationRepository(Protocol):
+    """Each agency's choice to publish its restrito processes (NUP, agency and history only)."""
+
+    def publishes_restricted(self, agency_id: str) -> bool: ...
+
+    def set_publishes_restricted(self, agency_id: str, value: bool, at: datetime) -> None: ...
+
+
+class SubscriptionRepository(Protocol):
+    def get(self, subscription_id: str) -> Subscription | None: ...
+
+    def quota(self, address: str) -> AddressQuota:
+        """The address's counters (a fresh one at version 0 when none is stored)."""
+        ...
+
+    def save(self, subscription: Subscription, quota: AddressQuota | None = None) -> Subscription:
+        """Stores the subscription read at `subscription.version` (0: new) and, in the same
+        transaction, the quota read at `quota.version`. Conflict when either changed since."""
+        ...
+
+    def followers(self, nup: str, cursor: str | None, limit: int) -> Page[Subscription]:
+        """The NUP's confirmed subscriptions, in a stable order (pages of a fan-out)."""
+        ...
+
+    def suppressed(self, address: str) -> bool: ...
+
+    def suppress(self, address: str, reason: str, at: datetime) -> None:
+        """Puts the address on the suppression list (bounces, complaints): no mail is sent to it."""
+        ...
+
+
+class NoticeQueue(Protocol):
+    """The notices' fan-out work: one message per page of followers."""
+
+    def schedule_digest(self, nup: str, window: int, delay_seconds: int) -> None:
+        """The first page of the digest of `window`, delivered once the window has closed."""
+        ...
+
+    def continue_digest(self, nup: str, window: int, after: str) -> None:
+        """The next page, after the follower cursor `after`."""
+        ...
+
+
+class Once(Protocol):
+    """Runs an action at most once per key (a notice per subscription and window)."""
+
+    def run(self, key: str, action: Callable[[], None]) -> bool:
+        """Runs `action` unless it already completed under `key`; False when it had."""
         ...

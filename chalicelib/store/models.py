@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
@@ -20,7 +21,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -582,6 +583,171 @@ class OpenTramiteGuard(Model):
     abertos = UnicodeSetAttribute(null=True)
 
 
+# --- public tracking (table "publico") -------------------------------------------------------------
+# The searchable summary every index item carries, so a search page is one Query and no reads.
+SEARCH_SUMMARY = ["nup", "resumo"]
+
+
+class PublicByAgency(GlobalSecondaryIndex["PublicRecordItem"]):
+    """Público records of an agency, by production date. Sparse: only público records carry it."""
+
+    class Meta:
+        index_name = "por_orgao"
+        projection = IncludeProjection(SEARCH_SUMMARY)
+
+    busca_orgao = UnicodeAttribute(hash_key=True)
+    busca_data = UnicodeAttribute(range_key=True)  # "<produced on ISO date>#<nup>"
+
+
+class PublicByType(GlobalSecondaryIndex["PublicRecordItem"]):
+    """Público records of a process type (normalised), by production date. Sparse."""
+
+    class Meta:
+        index_name = "por_tipo"
+        projection = IncludeProjection(SEARCH_SUMMARY)
+
+    busca_tipo = UnicodeAttribute(hash_key=True)
+    busca_data = UnicodeAttribute(range_key=True)
+
+
+class PublicByName(GlobalSecondaryIndex["PublicNameItem"]):
+    """Interessados' names (normalised), partitioned by their first three letters, so a prefix of
+    three letters or more is one Query with begins_with on the sort key."""
+
+    class Meta:
+        index_name = "por_nome"
+        projection = AllProjection()
+
+    nome_prefixo = UnicodeAttribute(hash_key=True)
+    nome_ordem = UnicodeAttribute(range_key=True)  # "<normalised name>#<nup>"
+
+
+class PublicTable(Model):
+    """The public base's schema (keys and every index), never written."""
+
+    class Meta(_Meta):
+        table_name = "publico"
+
+    pk = UnicodeAttribute(hash_key=True)
+
+    by_agency = PublicByAgency()
+    by_type = PublicByType()
+    by_name = PublicByName()
+
+
+class PublicRecordItem(Model):
+    """The public record of a NUP: pk "R#<nup>". `partes` is the record's parts as zlib-compressed
+    JSON (already filtered by the privacy rules), read whole by a lookup in one GetItem."""
+
+    class Meta(_Meta):
+        table_name = "publico"
+
+    pk = UnicodeAttribute(hash_key=True)
+    nup = UnicodeAttribute()
+    partes = BinaryAttribute(legacy_encoding=False)
+    resumo = UnicodeAttribute(null=True)  # JSON of the search hit; set while the record is público
+    busca_orgao = UnicodeAttribute(null=True)
+    busca_tipo = UnicodeAttribute(null=True)
+    busca_data = UnicodeAttribute(null=True)
+    versao = VersionAttribute()
+
+    by_agency = PublicByAgency()
+    by_type = PublicByType()
+
+
+class PublicNameItem(Model):
+    """One interessado's name of a público record: pk "N#<nup>#<normalised name>". Written and
+    deleted with the record, only when the published names change."""
+
+    class Meta(_Meta):
+        table_name = "publico"
+
+    pk = UnicodeAttribute(hash_key=True)
+    nup = UnicodeAttribute()
+    nome_prefixo = UnicodeAttribute()
+    nome_ordem = UnicodeAttribute()
+    resumo = UnicodeAttribute()
+    orgao_id = UnicodeAttribute()  # filters of a combined search
+    tipo = UnicodeAttribute()
+    data = UnicodeAttribute()
+
+    by_name = PublicByName()
+
+
+class PublicationItem(Model):
+    """An agency's publication choice: id "PUBLICACAO#<agency id>" in the clients table (no
+    orgao_id attribute, so the clients' index never lists it)."""
+
+    class Meta(_Meta):
+        table_name = "clientes"
+
+    id = UnicodeAttribute(hash_key=True)
+    publicar_restritos = BooleanAttribute()
+    alterado_em = UTCDateTimeAttribute()
+
+
+# --- following by e-mail (table "acompanhamentos") ----------------------------------------------
+
+
+class FollowersOfNup(GlobalSecondaryIndex["SubscriptionItem"]):
+    """The confirmed followers of a NUP. Sparse: `seguindo` is set only while confirmed."""
+
+    class Meta:
+        index_name = "seguidores"
+        projection = AllProjection()
+
+    seguindo = UnicodeAttribute(hash_key=True)  # the NUP
+    pk = UnicodeAttribute(range_key=True)
+
+
+class SubscriptionTable(Model):
+    """The following table's schema, never written."""
+
+    class Meta(_Meta):
+        table_name = "acompanhamentos"
+
+    pk = UnicodeAttribute(hash_key=True)
+    followers = FollowersOfNup()
+
+
+class SubscriptionItem(Model):
+    """A subscription: pk "S#<subscription id>"."""
+
+    class Meta(_Meta):
+        table_name = "acompanhamentos"
+
+    pk = UnicodeAttribute(hash_key=True)
+    nup = UnicodeAttribute()
+    email = UnicodeAttribute()
+    endereco = UnicodeAttribute()  # address_key(email)
+    estado = UnicodeAttribute()
+    criado_em = UTCDateTimeAttribute()
+    token_cancelamento = UnicodeAttribute()
+    token_confirmacao_hash = UnicodeAttribute(null=True)
+    confirmacao_expira_em = UTCDateTimeAttribute(null=True)
+    confirmado_em = UTCDateTimeAttribute(null=True)
+    cancelado_em = UTCDateTimeAttribute(null=True)
+    seguindo = UnicodeAttribute(null=True)
+    versao = VersionAttribute()
+
+    followers = FollowersOfNup()
+
+
+class AddressItem(Model):
+    """Per address (pk "A#<address_key>"): the quota counters and the suppression mark."""
+
+    class Meta(_Meta):
+        table_name = "acompanhamentos"
+
+    pk = UnicodeAttribute(hash_key=True)
+    seguindo_total = NumberAttribute(default=0)
+    hora = UTCDateTimeAttribute(null=True)
+    confirmacoes_hora = NumberAttribute(default=0)
+    suprimido_em = UTCDateTimeAttribute(null=True)
+    motivo_supressao = UnicodeAttribute(null=True)
+    versao = VersionAttribute()
+
+
 # The model whose schema defines each table, by the settings field holding the table's name.
 TABLE_MODELS: dict[str, type[Model]] = {
     "table_estruturas": StructureItem,
@@ -589,10 +755,12 @@ TABLE_MODELS: dict[str, type[Model]] = {
     "table_processos": ProcessTable,
     "table_eventos": EventItem,
     "table_tramites": TramiteItem,
+    "table_publico": PublicTable,
+    "table_acompanhamentos": SubscriptionTable,
 }
 _BOUND: dict[str, tuple[type[Model], ...]] = {
     "table_estruturas": (StructureItem, ProtocolCodeGuard, Counter),
-    "table_clientes": (ClientItem, HostingItem, AgencyKeysItem),
+    "table_clientes": (ClientItem, HostingItem, AgencyKeysItem, PublicationItem),
     "table_processos": (
         ProcessTable,
         OpenUnitItem,
@@ -608,6 +776,8 @@ _BOUND: dict[str, tuple[type[Model], ...]] = {
     ),
     "table_eventos": (EventItem,),
     "table_tramites": (TramiteItem, OpenTramiteGuard),
+    "table_publico": (PublicTable, PublicRecordItem, PublicNameItem),
+    "table_acompanhamentos": (SubscriptionTable, SubscriptionItem, AddressItem),
 }
 
 
