@@ -101,6 +101,7 @@ class MailSetup:
     configuration_set_suffix: str = "correio"
     env_configuration_set: str = config.ENV_MAIL_CONFIGURATION_SET
     env_sender: str = config.ENV_MAIL_SENDER
+    events_queue: str = "CorreioEventosQueue"  # logical id of the queue SES's bounces and complaints reach
 
 
 @dataclass(frozen=True)

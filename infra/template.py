@@ -47,9 +47,10 @@ ALARM_TOPIC = "AlarmTopicArn"  # template parameter: optional SNS topic for the 
 HAS_ALARM_TOPIC = "HasAlarmTopic"
 MAIL_CONFIGURATION_SET = "MailConfigurationSet"
 MAIL_EVENTS = "MailEventDestination"
-# Bounces and complaints go to EventBridge's default bus (SES publishes only there): the consumer
-# that feeds our suppression list subscribes with a rule. SES's own account-level suppression list
-# also takes them meanwhile (SuppressionOptions).
+MAIL_EVENTS_TOPIC = "MailEventsTopic"
+# Bounces and complaints go through an SNS topic to a queue whose consumer keeps our suppression
+# list (no mail to those addresses again). SES's own suppression list also takes them
+# (SuppressionOptions).
 MAIL_EVENT_TYPES = ("bounce", "complaint")
 GATEWAY_RESPONSES = "x-amazon-apigateway-gateway-responses"
 REQUEST_ID = "$context.requestId"
@@ -285,6 +286,9 @@ def key_resources(stack: Stack, stage: str, key: SigningKey) -> dict[str, Json]:
 
 
 def mail_resources(stack: Stack, stage: str) -> dict[str, Json]:
+    """The configuration set, and its bounces and complaints on their way to the suppression list:
+    SES -> SNS topic -> the mail events queue (its consumer records them)."""
+    queue = stack.mail.events_queue
     return {
         MAIL_CONFIGURATION_SET: {
             "Type": "AWS::SES::ConfigurationSet",
@@ -292,6 +296,61 @@ def mail_resources(stack: Stack, stage: str) -> dict[str, Json]:
                 "Name": stack.name(stage, stack.mail.configuration_set_suffix),
                 "ReputationOptions": {"ReputationMetricsEnabled": True},
                 "SuppressionOptions": {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]},
+            },
+        },
+        MAIL_EVENTS_TOPIC: {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {
+                "TopicName": stack.name(stage, "correio-eventos"),
+                "KmsMasterKeyId": "alias/aws/sns",
+            },
+        },
+        f"{MAIL_EVENTS_TOPIC}Policy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [ref(MAIL_EVENTS_TOPIC)],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "SesPublishes",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ses.amazonaws.com"},
+                            "Action": "sns:Publish",
+                            "Resource": ref(MAIL_EVENTS_TOPIC),
+                            "Condition": {"StringEquals": {"AWS:SourceAccount": ref("AWS::AccountId")}},
+                        }
+                    ],
+                },
+            },
+        },
+        f"{MAIL_EVENTS_TOPIC}Subscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "TopicArn": ref(MAIL_EVENTS_TOPIC),
+                "Protocol": "sqs",
+                "Endpoint": get_att(queue, "Arn"),
+                # The consumer reads SNS's envelope (its Message is SES's event).
+                "RawMessageDelivery": False,
+            },
+        },
+        f"{queue}Policy": {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [ref(queue)],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "MailEventsTopicSends",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sns.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": get_att(queue, "Arn"),
+                            "Condition": {"ArnEquals": {"aws:SourceArn": ref(MAIL_EVENTS_TOPIC)}},
+                        }
+                    ],
+                },
             },
         },
         MAIL_EVENTS: {
@@ -302,11 +361,7 @@ def mail_resources(stack: Stack, stage: str) -> dict[str, Json]:
                     "Name": "devolucoes-e-reclamacoes",
                     "Enabled": True,
                     "MatchingEventTypes": list(MAIL_EVENT_TYPES),
-                    "EventBridgeDestination": {
-                        "EventBusArn": sub(
-                            "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
-                        )
-                    },
+                    "SnsDestination": {"TopicARN": ref(MAIL_EVENTS_TOPIC)},
                 },
             },
         },

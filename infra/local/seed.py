@@ -135,9 +135,15 @@ DEMO: tuple[DemoAgency, ...] = (
 )
 
 
-def seed(services: Services, demo: tuple[DemoAgency, ...] = DEMO) -> list[DemoCredential]:
+@dataclass(frozen=True)
+class SeededDemo:
+    credentials: list[DemoCredential]
+    public_nup: str  # the MGI's público demo process: the one a citizen looks up and follows
+
+
+def seed(services: Services, demo: tuple[DemoAgency, ...] = DEMO) -> SeededDemo:
     """Saves the demo structures and issues one client per agency (each issue e-mails a notice to the
-    agency's contact through the mail queue). Returns the tokens, shown once."""
+    agency's contact through the mail queue). Returns the tokens, shown once, and the demo NUP."""
     for entry in demo:
         services.registry.import_many((entry.agency, *entry.units))
     credentials = []
@@ -161,7 +167,7 @@ def seed(services: Services, demo: tuple[DemoAgency, ...] = DEMO) -> list[DemoCr
     inss = next(c for c in credentials if c.acronym == "INSS")
     seed_tramite(services, Caller(inss.agency_id, inss.client_id, BUS_SCOPES))
     seed_hosted_send(services, nup)
-    return credentials
+    return SeededDemo(credentials, nup)
 
 
 MGI_DEMO_ACTOR = Actor("1001", "demonstracao")

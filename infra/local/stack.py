@@ -76,6 +76,9 @@ def base_environment(endpoint: str, api_url: str) -> dict[str, str]:
         "AWS_EC2_METADATA_DISABLED": "true",
         config.ENV_ENDPOINT: endpoint,
         config.ENV_PUBLIC_BASE_URL: api_url,
+        # Followers get a digest per window of movements: 10 s here, so the demo's notice arrives
+        # while a person waits for it (production: 10 minutes).
+        config.ENV_NOTICE_WINDOW: "10",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "PEN",
@@ -91,6 +94,7 @@ class LocalStack:
         self.stop = threading.Event()
         self._exit = ExitStack()
         self.credentials: list[DemoCredential] = []
+        self.public_nup = ""
         self.worker: Worker | None = None
 
     # start-up
@@ -112,7 +116,8 @@ class LocalStack:
         import app as app_module
 
         bootstrap.reset()
-        self.credentials = seed(bootstrap.services())
+        demo = seed(bootstrap.services())
+        self.credentials, self.public_nup = demo.credentials, demo.public_nup
         state.write_json(state.CREDENTIALS_FILE, [c.as_json() for c in self.credentials])
 
         self.worker = Worker.for_stack(
@@ -148,6 +153,7 @@ class LocalStack:
                 "pid": os.getpid(),
                 "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "environment": resources_env,
+                "demo_nup": self.public_nup,
             },
         )
         self._exit.callback(state.remove_stack_file)
@@ -210,6 +216,12 @@ class LocalStack:
             f'  curl -H "Authorization: Bearer $TOKEN" {self.api_url}/barramento/estruturas',
             f'  curl -H "Authorization: Bearer $TOKEN" {self.api_url}/orgaos/eu',
             f"  curl {self.api_url}/saude",
+            "",
+            "Public tracking (no token): the MGI's demo process, as a citizen sees it",
+            f"  curl {self.api_url}/publico/processos/{self.public_nup}",
+            f"  curl -X POST -H 'Content-Type: application/json' {self.api_url}/publico/acompanhamentos \\",
+            f'       -d \'{{"nup": "{self.public_nup}", "email": "cidadao@example.com"}}\'',
+            "  then read the confirmation e-mail with `make mail` and open its link (docs/API.md, part 5)",
             "",
             'E-mails "sent" (SES on moto): make mail',
             f"App JSON logs: {os.environ.get(ENV_APP_LOG_LEVEL)} and above "

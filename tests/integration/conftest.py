@@ -5,6 +5,7 @@ real handlers behind the same gateway the local stack serves (ProblemGateway).""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,6 +62,11 @@ def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack
         tokens[name], client_ids[name] = issued.token, issued.client.id
     yield Stack(moto_endpoint, services.settings, services, tokens, client_ids)
     bootstrap.reset()
+
+
+def queue_urls() -> dict[str, str]:
+    """Every STACK queue's variable and its URL on the test's stack (after `stack` set them)."""
+    return {queue.env: os.environ[queue.env] for queue in STACK.queues}
 
 
 class Api:

@@ -22,7 +22,7 @@ import app as app_module
 from chalicelib.domain.bus import Actor, ReceiptRecord, Refusal, RefusalReason, refuse
 from infra.local.worker import Worker
 from tests import servers
-from tests.integration.conftest import Api, Stack, assert_problem
+from tests.integration.conftest import Api, Stack, assert_problem, queue_urls
 from tests.integration.test_bus import ANNEX, NUP, PDF, confirm, manifest, send, tokens, upload_all
 from tests.integration.test_documents import b64, http, put
 from tests.integration.test_kms_signer import openssl, openssl_verify
@@ -293,10 +293,7 @@ def test_the_schedule_cancels_tramites_stuck_past_the_deadline(
     monkeypatch.setattr(bus, "_clock", Later())
     # The app's own scheduled handler, run by the local stack's worker as on `make run`.
     sqs = boto3.client("sqs", endpoint_url=stack.endpoint, region_name=servers.REGION)
-    env = {
-        "PEN_QUEUE_CORREIO": stack.settings.queue_correio,
-        "PEN_QUEUE_BARRAMENTO": stack.settings.queue_barramento,
-    }
+    env = queue_urls()
     worker = Worker.for_stack(app_module.app, sqs, env, stage=stack.settings.stage, region=servers.REGION,
                               log=lambda _: None)  # fmt: skip
     assert "cancel_stalled_tramites" in [s.name for s in worker.schedules]

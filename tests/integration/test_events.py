@@ -14,7 +14,7 @@ from chalicelib.services.processes import Actor
 from infra.local.resources import client
 from infra.local.worker import Worker
 from tests import servers
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Stack, queue_urls
 
 METADATA = Metadata("Tipo", "Especificação", (Interested("Fulano de Tal"),), AccessLevel.PUBLICO)
 
@@ -25,10 +25,7 @@ def worker(stack: Stack) -> Worker:
         Structure(id="102", name="Divisão", acronym="DIV", agency_id="", parent_id="101")
     )
     sqs = client("sqs", stack.endpoint, servers.REGION)
-    env = {
-        "PEN_QUEUE_CORREIO": stack.settings.queue_correio,
-        "PEN_QUEUE_BARRAMENTO": stack.settings.queue_barramento,
-    }
+    env = queue_urls()
     return Worker.for_stack(app_module.app, sqs, env, stage=stack.settings.stage, region=servers.REGION,
                             log=lambda _: None)  # fmt: skip
 
