@@ -48,6 +48,7 @@ package: $(STAMP) ## build the deployable stack offline into build/ (chalice pac
 bench: setup ## run the benchmarks and record their results in bench/results/
 	$(PY) -m bench.processes
 	$(PY) -m bench.bus
+	$(PY) -m bench.tracking
 
 mail: $(STAMP) ## show the e-mails the local stack has "sent"
 	$(PY) -m infra.local.mail

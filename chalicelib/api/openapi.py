@@ -32,6 +32,7 @@ _STATUS_TEXT = {
     413: "Corpo muito grande (ou arquivo acima do limite do órgão)",
     415: "Tipo de mídia não suportado (ou tipo de arquivo não aceito pelo órgão)",
     422: "Idempotency-Key reutilizada com outro conteúdo",
+    429: "Limite atingido (por exemplo, pedidos por endereço de e-mail)",
     500: "Erro interno",
 }
 
@@ -113,6 +114,8 @@ def _operation(spec: RouteSpec, schemas: dict[str, Any]) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "Sucesso"}
     if spec.response is not None:
         ok["content"] = {"application/json": {"schema": {"$ref": REF.format(model=spec.response.__name__)}}}
+    elif spec.media_type != "application/json":
+        ok["content"] = {spec.media_type: {"schema": {"type": "string"}}}
     else:
         ok["content"] = {"application/json": {"schema": {"type": "object"}}}
     responses: dict[str, Any] = {str(spec.status): ok}

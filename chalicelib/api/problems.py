@@ -40,6 +40,7 @@ IDEMPOTENCY_MISMATCH = ProblemType(
     "chave-de-idempotencia-reutilizada", 422, "Chave de idempotência reutilizada"
 )
 THROTTLED = ProblemType("limite-de-requisicoes", 429, "Muitas requisições")
+LIMIT_REACHED = ProblemType("limite-atingido", 429, "Limite atingido")  # a per-address quota, say
 # Documents: a file over the agency's limit, a type it does not accept, stored bytes that differ from
 # what was declared, content no longer served.
 FILE_TOO_LARGE = ProblemType("arquivo-muito-grande", 413, "Arquivo maior que o limite do órgão")
@@ -53,7 +54,7 @@ TIMEOUT = ProblemType("tempo-esgotado", 504, "Tempo esgotado")
 ALL = (
     INVALID_DATA, MALFORMED_REQUEST, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT,
     IN_PROGRESS, TOO_LARGE, UNSUPPORTED_MEDIA, IDEMPOTENCY_MISMATCH, THROTTLED, INTERNAL, UNAVAILABLE,
-    TIMEOUT, FILE_TOO_LARGE, FILE_TYPE_REFUSED, CONTENT_MISMATCH, GONE,
+    TIMEOUT, FILE_TOO_LARGE, FILE_TYPE_REFUSED, CONTENT_MISMATCH, GONE, LIMIT_REACHED,
 )  # fmt: skip
 
 MAX_BODY_BYTES = 1024 * 1024  # the API takes metadata only: files go to S3 through presigned URLs

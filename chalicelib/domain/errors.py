@@ -43,6 +43,10 @@ class Forbidden(DomainError):
     """A valid credential without the scope the operation needs."""
 
 
+class TooMany(DomainError):
+    """A limit on how often or how much a caller may do something was reached: 429."""
+
+
 def structure_not_found(structure_id: str) -> NotFound:
     return NotFound(f"Estrutura {structure_id} não encontrada no Repositório de Estruturas.")
 

@@ -103,25 +103,22 @@ class Subscription:
         )
 
     def confirmation_problem(self, token: str, now: datetime) -> str | None:
-        """Why `token` cannot confirm this subscription, or None when it can."""
-        if self.state is SubscriptionState.CONFIRMED:
-            return "used"
+        """Why `token` cannot confirm this subscription, or None when it can. The token is checked
+        first: whoever knows an address and a NUP can compute the subscription's id, so without the
+        link's token every answer is "invalid" (no oracle of who follows what)."""
         if self.confirm_token_hash is None or not secrets.compare_digest(
             self.confirm_token_hash, token_hash(token)
         ):
             return "invalid"
+        if self.state is SubscriptionState.CONFIRMED:
+            return "used"
         if self.confirm_expires_at is None or now > self.confirm_expires_at:
             return "expired"
         return None
 
     def confirmed(self, now: datetime) -> Subscription:
-        return replace(
-            self,
-            state=SubscriptionState.CONFIRMED,
-            confirmed_at=now,
-            confirm_token_hash=None,
-            confirm_expires_at=None,
-        )
+        # The used token's hash stays, so reusing the link is told apart from a wrong token.
+        return replace(self, state=SubscriptionState.CONFIRMED, confirmed_at=now)
 
     def cancelled(self, now: datetime) -> Subscription:
         return replace(

@@ -13,8 +13,8 @@ Rules (../shared/DESIGN.md, "Public data rules"):
 - público: type, especificação, interessados (CPF masked), documents (kind, number, date), history;
 - restrito: only where the agency opted in, and then the NUP, the agency and the history only;
 - sigiloso (or restrito without the opt-in): nothing; the NUP answers as an unknown one.
-The published movement is the national operation's name, never the free-text description (which
-can name people or reasons): date, unit, operation.
+The published movement is the national operation (its code; its name is in the catalogue), never the
+free-text description (which can name people or reasons): date, unit, operation.
 """
 
 from __future__ import annotations
@@ -50,9 +50,13 @@ class Agency:
 class PublicMovement:
     at: datetime  # aware, UTC
     unit: str  # the unit as published: its acronym
-    operation: str  # the national operation's name
+    operation: str  # the national operation's code, "01" to "18" (catalogs.HISTORY_OPERATIONS)
     item_id: str = ""  # an outside system's own id of the history item (idempotency), else ""
     window: int | None = None  # the notification window it was first published in (see following)
+
+    @property
+    def operation_name(self) -> str:
+        return operation_name(self.operation)
 
     @property
     def identity(self) -> str:
@@ -84,7 +88,10 @@ class PublicPart:
     source: Source
     level: AccessLevel
     published: bool
-    last_at: datetime  # its newest movement (or its last change): the newest part speaks
+    last_at: datetime  # its newest movement (or its last change)
+    # The agency holds the process (open in one of its units, or an outside system's record): a copy
+    # that was sent away keeps moving a little after (receipts), but its receiver speaks for the NUP.
+    holding: bool = True
     process_type: str | None = None
     specification: str | None = None
     produced_on: date | None = None
@@ -113,9 +120,9 @@ class PublicRecord:
 
     @property
     def current(self) -> PublicPart | None:
-        """The part of the agency that moved the NUP last (ties: the higher agency id, so any
-        order of arrival gives the same answer)."""
-        return max(self.parts, key=lambda p: (p.last_at, p.agency.id), default=None)
+        """The part of the agency holding the NUP that moved it last (none holding it: the last to
+        move it; ties: the higher agency id, so any order of arrival gives the same answer)."""
+        return max(self.parts, key=lambda p: (p.holding, p.last_at, p.agency.id), default=None)
 
     @property
     def visible(self) -> bool:
@@ -162,13 +169,21 @@ def publishes(level: AccessLevel, restricted_opt_in: bool) -> bool:
     return level is AccessLevel.PUBLICO or (level is AccessLevel.RESTRITO and restricted_opt_in)
 
 
-def _hidden(agency: Agency, source: Source, level: AccessLevel, last_at: datetime) -> PublicPart:
-    return PublicPart(agency=agency, source=source, level=level, published=False, last_at=last_at)
+def _hidden(
+    agency: Agency, source: Source, level: AccessLevel, last_at: datetime, holding: bool = True
+) -> PublicPart:
+    return PublicPart(
+        agency=agency, source=source, level=level, published=False, last_at=last_at, holding=holding
+    )
+
+
+def operation_code(code: str) -> str:
+    """A national operation code; anything else is published as "01" (Registro)."""
+    return code if code in HISTORY_OPERATIONS else "01"
 
 
 def operation_name(code: str) -> str:
-    known = HISTORY_OPERATIONS.get(code)
-    return known.name if known is not None else HISTORY_OPERATIONS["01"].name
+    return HISTORY_OPERATIONS[operation_code(code)].name
 
 
 def part_from_copy(
@@ -182,10 +197,11 @@ def part_from_copy(
     """The part of a hosted agency's copy, from the copy and its whole history."""
     level = process.effective_access_level
     last_at = max((e.at for e in history), default=process.updated_at)
+    holding = bool(process.open_units) or process.suspended
     if not publishes(level, restricted_opt_in):
-        return _hidden(agency, Source.PLATFORM, level, last_at)
+        return _hidden(agency, Source.PLATFORM, level, last_at, holding)
     movements = tuple(
-        PublicMovement(at=e.at, unit=unit_label(e.unit_id), operation=operation_name(e.operation))
+        PublicMovement(at=e.at, unit=unit_label(e.unit_id), operation=operation_code(e.operation))
         for e in history[-MAX_PART_MOVEMENTS:]
     )
     part = PublicPart(
@@ -194,6 +210,7 @@ def part_from_copy(
         level=level,
         published=True,
         last_at=last_at,
+        holding=holding,
         movements=movements,
     )
     if level is not AccessLevel.PUBLICO:
@@ -250,7 +267,7 @@ def part_from_outside(
     for item in record.movements:
         if item.item_id not in movements:
             movements[item.item_id] = PublicMovement(
-                at=item.at, unit=item.unit, operation=operation_name(item.operation), item_id=item.item_id
+                at=item.at, unit=item.unit, operation=operation_code(item.operation), item_id=item.item_id
             )
     ordered = tuple(sorted(movements.values(), key=lambda m: (m.at, m.item_id)))[-MAX_PART_MOVEMENTS:]
     last_at = max(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.handlers import (
+    acompanhamentos,
     assinaturas,
     auth,
     barramento,
@@ -13,9 +14,13 @@ from chalicelib.handlers import (
     estruturas,
     events,
     mail,
+    mail_events,
     meta,
+    notices_worker,
     orgaos,
     processos,
+    protocolo_integrado,
+    publico,
     schedules,
 )
 
@@ -28,7 +33,12 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     documentos.bp,
     assinaturas.bp,
     barramento.bp,
+    publico.bp,
+    acompanhamentos.bp,
+    protocolo_integrado.bp,
     mail.bp,
+    mail_events.bp,
+    notices_worker.bp,
     events.bp,
     bus_worker.bp,
     schedules.bp,

@@ -32,6 +32,7 @@ class RouteSpec:
     description: str = ""
     errors: tuple[int, ...] = ()
     person: bool = False  # the route records the acting person from X-Usuario
+    media_type: str = "application/json"  # of a successful answer (pages: text/html)
 
     @property
     def arn_path(self) -> str:

@@ -19,9 +19,11 @@ from chalicelib.domain.errors import (
     InvalidInput,
     NotFound,
     TooLarge,
+    TooMany,
     Unauthenticated,
     UnsupportedType,
 )
+from chalicelib.services.tracking import BatchTooLarge
 
 _BY_ERROR: dict[type[DomainError], ProblemType] = {
     InvalidInput: problems.INVALID_DATA,
@@ -33,6 +35,8 @@ _BY_ERROR: dict[type[DomainError], ProblemType] = {
     UnsupportedType: problems.FILE_TYPE_REFUSED,
     ContentMismatch: problems.CONTENT_MISMATCH,
     Gone: problems.GONE,
+    TooMany: problems.LIMIT_REACHED,
+    BatchTooLarge: problems.TOO_LARGE,  # a batch over its item limit: nothing stored
 }
 
 
@@ -80,8 +84,8 @@ def as_problem(response: Response) -> Response:
     given = {str(k): str(v) for k, v in (response.headers or {}).items()}
     headers = {k: v for k, v in given.items() if k.lower() != "content-type"}
     content_type = next((v for k, v in given.items() if k.lower() == "content-type"), "")
-    if content_type.startswith(problems.MEDIA_TYPE):
-        return response
+    if content_type.startswith((problems.MEDIA_TYPE, "text/html")):
+        return response  # ours already: a problem, or a page for a person (handlers/acompanhamentos.py)
     body = response.body
     code = body.get("Code") if isinstance(body, dict) else None
     kind, detail = _CHALICE_CODES.get(str(code), (None, ""))

@@ -1,4 +1,5 @@
-"""The processes table's stream: every new history entry is an event for the tracking pillar.
+"""The processes table's stream: every new history entry is an event for the tracking pillar, kept in
+the event log and projected into the public base.
 
 Partial batch failures report the failed record's sequence number, so Lambda retries from there
 (infra/ sets ReportBatchItemFailures and bisection); recording is idempotent, so a retried or
@@ -46,8 +47,13 @@ def record_event(record: DynamoDBRecord) -> None:
     event = event_from(record.dynamodb.new_image)
     if event is None:
         return
-    recorded = services().events.record(event)
-    logger.info("process event", extra={"nup": event.nup, "seq": event.seq, "new": recorded})
+    current = services()
+    recorded = current.events.record(event)
+    # The public base: rebuilt from the copy as it is now, so duplicates and late events converge.
+    projected = current.tracking.project_copy(event.agency_id, event.nup)
+    logger.info(
+        "process event", extra={"nup": event.nup, "seq": event.seq, "new": recorded, "projected": projected}
+    )
 
 
 @bp.on_dynamodb_record(stream_arn=PROCESSES_STREAM, batch_size=10, starting_position="TRIM_HORIZON")

@@ -16,6 +16,7 @@ from chalicelib.api.models import (
     RevocationIn,
     StructureId,
 )
+from chalicelib.api.tracking import PublicacaoIn, PublicacaoOut
 from chalicelib.api.validation import parse_path
 from chalicelib.bootstrap import services
 from chalicelib.domain.credentials import Caller, Scope
@@ -113,3 +114,26 @@ def list_keys(caller: Caller, orgao_id: str) -> ChavesOut:
 def revoke_key(caller: Caller, orgao_id: str, chave_id: str) -> ChaveOut:
     """A chave deixa de valer para novas assinaturas. Repetir a revogação não muda nada."""
     return ChaveOut.from_domain(services().agency_keys.revoke(_own_agency(caller, orgao_id), chave_id[:64]))
+
+
+@api_route(
+    bp, "/orgaos/{orgao_id}/publicacao", "GET", summary="Publicação de processos restritos", tag=TAG,
+    access=Scope.ADMIN, response=PublicacaoOut, errors=(400, 404),
+)  # fmt: skip
+def get_publication(caller: Caller, orgao_id: str) -> PublicacaoOut:
+    """Se o órgão publica na consulta pública os seus processos restritos (só NUP, órgão e andamentos)."""
+    agency_id = _own_agency(caller, orgao_id)
+    return PublicacaoOut(publicarRestritos=services().tracking.publishes_restricted(agency_id))
+
+
+@api_route(
+    bp, "/orgaos/{orgao_id}/publicacao", "PUT", summary="Define a publicação de processos restritos", tag=TAG,
+    access=Scope.ADMIN, body=PublicacaoIn, response=PublicacaoOut, errors=(400, 404),
+)  # fmt: skip
+def set_publication(caller: Caller, orgao_id: str, body: PublicacaoIn) -> PublicacaoOut:
+    """Vale a partir do próximo andamento de cada processo: assunto, interessados e documentos de
+    processos restritos nunca são publicados."""
+    agency_id = _own_agency(caller, orgao_id)
+    return PublicacaoOut(
+        publicarRestritos=services().tracking.set_publishes_restricted(agency_id, body.publicarRestritos)
+    )

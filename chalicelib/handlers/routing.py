@@ -128,10 +128,12 @@ def api_route(
                 logger.exception("unhandled error", extra={"route": f"{method} {path}"})
                 return problem_response(problems.INTERNAL, problems.DETAIL_INTERNAL)
             text = json.dumps(answer["body"], ensure_ascii=False, separators=(",", ":"))
-            headers = {**JSON_HEADERS, **({"Cache-Control": cache_control} if cache_control else {})}
+            headers: dict[str, str | list[str]] = {**JSON_HEADERS}
+            if cache_control:
+                headers["Cache-Control"] = cache_control
             if etag:
-                headers["ETag"] = body_etag(text)
-                if etag_matches(_header(request.headers, "if-none-match"), headers["ETag"]):
+                tag = headers["ETag"] = body_etag(text)
+                if etag_matches(_header(request.headers, "if-none-match"), tag):
                     return Response(body="", status_code=304, headers=headers)
             return Response(body=text, status_code=answer["status"], headers=headers)
 

@@ -405,8 +405,8 @@ class TramiteRepository(Protocol):
 class PublicRecordRepository(Protocol):
     """The public base: one record per NUP, and the search index kept with it."""
 
-    def get(self, nup: str) -> PublicRecord | None:
-        """One read (GetItem)."""
+    def get(self, nup: str, *, consistent: bool = True) -> PublicRecord | None:
+        """One read (GetItem); a citizen's lookup reads eventually consistent (half the cost)."""
         ...
 
     def save(self, record: PublicRecord, previous: PublicRecord | None) -> PublicRecord:

@@ -593,7 +593,7 @@ class PublicByAgency(GlobalSecondaryIndex["PublicRecordItem"]):
 
     class Meta:
         index_name = "por_orgao"
-        projection = IncludeProjection(SEARCH_SUMMARY)
+        projection = IncludeProjection([*SEARCH_SUMMARY, "busca_tipo"])  # a type filter
 
     busca_orgao = UnicodeAttribute(hash_key=True)
     busca_data = UnicodeAttribute(range_key=True)  # "<produced on ISO date>#<nup>"
@@ -604,7 +604,7 @@ class PublicByType(GlobalSecondaryIndex["PublicRecordItem"]):
 
     class Meta:
         index_name = "por_tipo"
-        projection = IncludeProjection(SEARCH_SUMMARY)
+        projection = IncludeProjection([*SEARCH_SUMMARY, "busca_orgao"])  # an agency filter
 
     busca_tipo = UnicodeAttribute(hash_key=True)
     busca_data = UnicodeAttribute(range_key=True)

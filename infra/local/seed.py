@@ -36,7 +36,9 @@ from chalicelib.services.ports import PresignedRequest
 from chalicelib.services.processes import Actor
 
 HOSTED_SCOPES = frozenset({Scope.PROCESSOS, Scope.BARRAMENTO, Scope.ADMIN})
-BUS_SCOPES = frozenset({Scope.BARRAMENTO})
+# An agency with its own system: the bus, and its records to the public base (Protocolo Integrado,
+# which takes the `processos` scope). It is not hosted: the platform keeps no copy of its processes.
+BUS_SCOPES = frozenset({Scope.BARRAMENTO, Scope.PROCESSOS})
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,7 @@ class DemoAgency:
     units: tuple[Structure, ...]
     scopes: frozenset[Scope]
     client_name: str
-
-    @property
-    def hosted(self) -> bool:
-        return Scope.PROCESSOS in self.scopes
+    hosted: bool = False  # the platform keeps its processes (else: its own system, on the bus)
 
 
 @dataclass(frozen=True)
@@ -103,6 +102,7 @@ DEMO: tuple[DemoAgency, ...] = (
         ),
         HOSTED_SCOPES,
         "SEI do MGI (demonstração)",
+        hosted=True,
     ),
     DemoAgency(
         _agency("2001", "Ministério da Saúde", "MS", "protocolo@ms.example.gov.br"),
@@ -125,6 +125,7 @@ DEMO: tuple[DemoAgency, ...] = (
         ),
         HOSTED_SCOPES,
         "SEI do MS (demonstração)",
+        hosted=True,
     ),
     DemoAgency(
         _agency("3001", "Instituto Nacional do Seguro Social", "INSS", "protocolo@inss.example.gov.br"),

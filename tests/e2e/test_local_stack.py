@@ -198,7 +198,7 @@ def test_demo_scopes_and_files(stack: RunningStack) -> None:
     assert scopes == {
         "MGI": {"processos", "barramento", "admin"},
         "MS": {"processos", "barramento", "admin"},
-        "INSS": {"barramento"},
+        "INSS": {"barramento", "processos"},
     }
     described = json.loads((stack.local_dir / STACK_FILE).read_text(encoding="utf-8"))
     assert described["api_url"] == stack.api_url
@@ -340,7 +340,8 @@ def test_a_signal_stops_everything_and_exits_0(tmp_path: Path, signum: int) -> N
     finally:
         running.stop(signal.SIGKILL)
     assert code == 0, running.output()
-    assert elapsed < 5, f"stopping took {elapsed:.1f} s"
+    # Not a speed check: a worker thread that ignored the stop would hold it past its 10 s join.
+    assert elapsed < 10, f"stopping took {elapsed:.1f} s"
     assert port_is_free(running.api_port)
     assert port_is_free(running.moto_port)
     assert not (running.local_dir / STACK_FILE).exists()
