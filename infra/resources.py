@@ -182,6 +182,7 @@ STACK = Stack(
             "acompanhamentos",
             config.ENV_TABLE_ACOMPANHAMENTOS,
             model_field="table_acompanhamentos",
+            ttl_attribute="expira",  # cancelled subscriptions, some days after they ended
         ),
         Table(
             "IdempotenciaTable",

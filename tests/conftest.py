@@ -14,6 +14,12 @@ settings.load_profile("pen")
 servers.fake_aws_environment()
 servers.share_botocore_models()
 
+# The app now, once: Chalice(app_name="pen") and Powertools' Logger(service="pen") share the logging
+# logger "pen", and Chalice sets it to ERROR without propagation unless it already has a handler on
+# the current sys.stdout. Imported inside a test whose output pytest captures on another stream,
+# the app would silence the access log for every later test of the process.
+import app  # noqa: E402, F401
+
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:

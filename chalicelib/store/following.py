@@ -10,7 +10,7 @@ A subscription and its address's quota are written in one TransactWriteItems.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -22,6 +22,9 @@ from chalicelib.services.ports import Page
 from chalicelib.store import cursors
 from chalicelib.store.models import AddressItem, SubscriptionItem
 
+# A cancelled subscription's address is kept this long (a resubscription finds its quota slot free),
+# then DynamoDB's TTL deletes the item: no address is kept for a subscription that ended.
+CANCELLED_KEPT_FOR = timedelta(days=30)
 _STALE = {"ConditionalCheckFailedException", "TransactionCanceledException"}
 
 
@@ -64,6 +67,8 @@ def to_item(subscription: Subscription, address: str) -> SubscriptionItem:
         cancelado_em=subscription.cancelled_at,
         seguindo=subscription.nup if subscription.state is SubscriptionState.CONFIRMED else None,
     )
+    if subscription.state is SubscriptionState.CANCELLED and subscription.cancelled_at is not None:
+        item.expira = int((subscription.cancelled_at + CANCELLED_KEPT_FOR).timestamp())
     if subscription.version:
         item.versao = subscription.version
     return item

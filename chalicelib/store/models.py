@@ -728,6 +728,9 @@ class SubscriptionItem(Model):
     confirmado_em = UTCDateTimeAttribute(null=True)
     cancelado_em = UTCDateTimeAttribute(null=True)
     seguindo = UnicodeAttribute(null=True)
+    # Epoch seconds: a cancelled subscription (and the address it holds) is deleted by the table's
+    # TTL some days after it ended; absent while pending or confirmed.
+    expira = NumberAttribute(null=True)
     versao = VersionAttribute()
 
     followers = FollowersOfNup()

@@ -22,7 +22,7 @@ from chalicelib.domain.following import (
 )
 from chalicelib.domain.nup import Nup
 from chalicelib.store.following import DynamoSubscriptionRepository
-from chalicelib.store.models import bind_models
+from chalicelib.store.models import SubscriptionItem, bind_models
 from tests import servers
 
 pytestmark = pytest.mark.xdist_group("contract")
@@ -229,3 +229,17 @@ def test_a_quota_read_before_the_address_existed_loses_to_a_suppression(
     assert repository.get(first.id) is None
     assert repository.suppressed(key)
     assert repository.quota(key).following == 0
+
+
+def test_a_cancelled_subscription_expires_and_a_renewed_one_does_not(
+    repository: DynamoSubscriptionRepository,
+) -> None:
+    address, number = email(), nup(40)
+    following = confirmed(repository, address, number)
+    assert SubscriptionItem.get(f"S#{following.id}").expira is None
+    cancelled = repository.save(following.cancelled(T0 + timedelta(days=1)))
+    expires = SubscriptionItem.get(f"S#{cancelled.id}").expira
+    assert expires == int((T0 + timedelta(days=31)).timestamp())  # the address goes 30 days later
+    renewed, _ = cancelled.reissued(T0 + timedelta(days=2))
+    renewed = repository.save(renewed)
+    assert SubscriptionItem.get(f"S#{renewed.id}").expira is None

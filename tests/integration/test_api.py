@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -222,7 +223,10 @@ def test_tokens_never_reach_the_logs(api: Api, stack: Stack, caplog: pytest.LogC
     )
     # Every field of every record, as the JSON formatter would write them.
     text = "\n".join(json.dumps(vars(r), default=str, ensure_ascii=False) for r in caplog.records)
-    assert text.count('"msg": "request"') >= 2  # the access log really was captured
+    app_logger = logging.getLogger("pen")
+    state = f"level {app_logger.level}, disabled {app_logger.disabled}, propagate {app_logger.propagate}, "
+    state += f"handlers {app_logger.handlers}, logging.disable {logging.root.manager.disable}"
+    assert text.count('"msg": "request"') >= 2, state  # the access log really was captured
     assert text.count('"msg": "token refused"') >= 2
     secret = secret_of(token)
     assert secret not in text
