@@ -1,6 +1,6 @@
 """The notices queue: each message is one page of a NUP's digest fan-out (`{"nup", "janela",
 "apos"}`). A page sends each of its followers the window's digest once (Powertools idempotency keyed
-by subscription + NUP + window), then queues the next page; a failed page is reported alone and
+by subscription + NUP + window), having queued the next page first; a failed page is reported alone and
 retried, resending nothing already sent (ReportBatchItemFailures, set in infra/)."""
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ fan-out and the suppression list.
 - The confirmation e-mail leaves through the mail outbox (SQS -> the mail worker -> SES).
 - `fan_out` is one page of a NUP's digest: the followers after a cursor, each sent the movements
   first published in the window, exactly once per (subscription, NUP, window) through `Once`, even
-  when the page's message is delivered again; the next page is queued only after this one is done.
+  when the page's message is delivered again; the next page is queued first, so the pages of a NUP
+  with 10,000 followers are sent side by side, not one after another.
 """
 
 from __future__ import annotations
@@ -179,6 +180,14 @@ class Following:
         if not movements:
             return 0
         page = self._subscriptions.followers(nup, after, self.page_size)
+        if page.cursor:
+            # The next page is queued before this one's e-mails go: pages are then sent side by side
+            # (one Lambda each) instead of one after the other. Once per page: a redelivered page
+            # must not start a second chain of the pages after it.
+            cursor = page.cursor
+            self._once.run(
+                f"pagina#{nup}#{window}#{cursor}", lambda: self._notices.continue_digest(nup, window, cursor)
+            )
         sent, failed = 0, 0
         for subscription in page.items:
             try:
@@ -188,12 +197,6 @@ class Following:
                 logger.exception("notice not sent", extra={"subscription": subscription.id, "janela": window})
         if failed:
             raise NoticeNotSent(f"{failed} notice(s) of {nup}/{window} not sent")
-        if page.cursor:
-            # Once per page: a redelivered page must not start a second chain of the pages after it.
-            cursor = page.cursor
-            self._once.run(
-                f"pagina#{nup}#{window}#{cursor}", lambda: self._notices.continue_digest(nup, window, cursor)
-            )
         return sent
 
     def _notify(
