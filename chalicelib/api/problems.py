@@ -47,6 +47,9 @@ FILE_TOO_LARGE = ProblemType("arquivo-muito-grande", 413, "Arquivo maior que o l
 FILE_TYPE_REFUSED = ProblemType("tipo-de-arquivo-nao-aceito", 415, "Tipo de arquivo não aceito pelo órgão")
 CONTENT_MISMATCH = ProblemType("conteudo-divergente", 409, "Conteúdo diferente do declarado")
 GONE = ProblemType("conteudo-indisponivel", 410, "Conteúdo não mais disponível")
+# The links of the e-mails to citizens (confirmation of a subscription).
+LINK_USED = ProblemType("link-ja-usado", 409, "Link já usado")
+LINK_EXPIRED = ProblemType("link-expirado", 410, "Link expirado")
 INTERNAL = ProblemType("erro-interno", 500, "Erro interno")
 UNAVAILABLE = ProblemType("indisponivel", 503, "Serviço indisponível")
 TIMEOUT = ProblemType("tempo-esgotado", 504, "Tempo esgotado")
@@ -55,6 +58,7 @@ ALL = (
     INVALID_DATA, MALFORMED_REQUEST, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT,
     IN_PROGRESS, TOO_LARGE, UNSUPPORTED_MEDIA, IDEMPOTENCY_MISMATCH, THROTTLED, INTERNAL, UNAVAILABLE,
     TIMEOUT, FILE_TOO_LARGE, FILE_TYPE_REFUSED, CONTENT_MISMATCH, GONE, LIMIT_REACHED,
+    LINK_USED, LINK_EXPIRED,
 )  # fmt: skip
 
 MAX_BODY_BYTES = 1024 * 1024  # the API takes metadata only: files go to S3 through presigned URLs

@@ -71,5 +71,17 @@ class UnsupportedType(InvalidInput):
     """A declared file type the agency does not accept: 415."""
 
 
+class BatchTooLarge(TooLarge):
+    """More items than a batch may hold (records from an agency's system): nothing is stored (413)."""
+
+
+class LinkUsed(Conflict):
+    """A single-use link (a subscription's confirmation) that was already used: 409."""
+
+
+class LinkExpired(Gone):
+    """A link past its validity (a subscription's confirmation): 410."""
+
+
 class ContentMismatch(Conflict):
     """Stored bytes that do not match what was declared (size, SHA-256 or sniffed type)."""

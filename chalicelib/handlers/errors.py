@@ -11,19 +11,21 @@ from chalicelib.api import problems
 from chalicelib.api.problems import ProblemType
 from chalicelib.domain.bus import IllegalTransition
 from chalicelib.domain.errors import (
+    BatchTooLarge,
     Conflict,
     ContentMismatch,
     DomainError,
     Forbidden,
     Gone,
     InvalidInput,
+    LinkExpired,
+    LinkUsed,
     NotFound,
     TooLarge,
     TooMany,
     Unauthenticated,
     UnsupportedType,
 )
-from chalicelib.services.tracking import BatchTooLarge
 
 _BY_ERROR: dict[type[DomainError], ProblemType] = {
     InvalidInput: problems.INVALID_DATA,
@@ -35,6 +37,8 @@ _BY_ERROR: dict[type[DomainError], ProblemType] = {
     UnsupportedType: problems.FILE_TYPE_REFUSED,
     ContentMismatch: problems.CONTENT_MISMATCH,
     Gone: problems.GONE,
+    LinkUsed: problems.LINK_USED,
+    LinkExpired: problems.LINK_EXPIRED,
     TooMany: problems.LIMIT_REACHED,
     BatchTooLarge: problems.TOO_LARGE,  # a batch over its item limit: nothing stored
 }

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from chalicelib.domain.errors import Conflict, Gone, InvalidInput, NotFound, TooMany
+from chalicelib.domain.errors import Conflict, InvalidInput, LinkExpired, LinkUsed, NotFound, TooMany
 from chalicelib.domain.following import (
     MAX_CONFIRMATIONS_PER_HOUR,
     MAX_FOLLOWED_PER_ADDRESS,
@@ -147,7 +147,7 @@ class Following:
             if problem == "used":
                 raise LinkUsed("Este link de confirmação já foi usado: o acompanhamento já está confirmado.")
             if problem == "expired":
-                raise Gone(
+                raise LinkExpired(
                     "Este link de confirmação expirou. Peça o acompanhamento de novo para receber "
                     "um novo link."
                 )
@@ -246,16 +246,12 @@ class Following:
         for remaining in range(RETRIES, 0, -1):
             try:
                 return attempt()
-            except (LinkUsed, Gone):
+            except (LinkUsed, LinkExpired):
                 raise
             except Conflict:
                 if remaining == 1:
                     raise
         raise AssertionError("unreachable")
-
-
-class LinkUsed(Conflict):
-    """The confirmation link was already used: 409."""
 
 
 def _wrong_link() -> NotFound:

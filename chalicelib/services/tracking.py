@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, NotFound, TooLarge
+from chalicelib.domain.errors import BatchTooLarge, Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.domain.following import window_end, window_of
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.nup import parse_nup
@@ -58,10 +58,6 @@ CLOCK_SKEW = timedelta(minutes=5)  # an outside system's clock may run a little 
 NOT_FOUND_DETAIL = (
     "Processo não encontrado na base pública. Confira o número; processos sigilosos não são publicados."
 )
-
-
-class BatchTooLarge(TooLarge):
-    """More records than a batch may hold: nothing is stored (413)."""
 
 
 class Outcome(StrEnum):

@@ -257,10 +257,10 @@ def test_tokens_reused_expired_or_wrong(world: World, monkeypatch: pytest.Monkey
     later.advance(hours=25)
     with monkeypatch.context() as patched:
         patched.setattr(world.stack.services.following, "_clock", later)
-        assert_problem(world.api.call("POST", confirm), 410, "conteudo-indisponivel")
+        assert_problem(world.api.call("POST", confirm), 410, "link-expirado")
 
     assert world.api.call("POST", confirm).status_code == 200
-    reused = assert_problem(world.api.call("POST", confirm), 409, "conflito")
+    reused = assert_problem(world.api.call("POST", confirm), 409, "link-ja-usado")
     assert "já foi usado" in reused["detail"]
     as_page = world.page("POST", confirm, b"origem=pagina", "application/x-www-form-urlencoded")
     assert as_page.status_code == 409

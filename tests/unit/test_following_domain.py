@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chalicelib.domain.errors import Conflict, Gone, InvalidInput, NotFound, TooMany
+from chalicelib.domain.errors import Conflict, InvalidInput, LinkExpired, LinkUsed, NotFound, TooMany
 from chalicelib.domain.following import (
     MAX_CONFIRMATIONS_PER_HOUR,
     MAX_FOLLOWED_PER_ADDRESS,
@@ -32,7 +32,7 @@ from chalicelib.domain.tracking import (
     SearchQuery,
     Source,
 )
-from chalicelib.services.following import Following, LinkUsed, NoticeNotSent
+from chalicelib.services.following import Following, NoticeNotSent
 from chalicelib.services.ports import MailMessage, Page
 from tests.fakes import FakeClock, RecordingOutbox, _page
 
@@ -237,7 +237,7 @@ def test_a_used_expired_or_wrong_link_is_refused() -> None:
     with pytest.raises(NotFound):
         world.following.confirm("0" * 32, token)
     world.clock.advance(hours=25)
-    with pytest.raises(Gone, match="expirou"):
+    with pytest.raises(LinkExpired, match="expirou"):
         world.following.confirm(subscription_id, token)
     world.following.follow(NUP, "a@example.org")  # a new link
     subscription_id, token = link_parts(world.outbox.messages[-1].text, "confirmacao")

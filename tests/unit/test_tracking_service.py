@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
+from chalicelib.domain.errors import BatchTooLarge, Conflict, InvalidInput, NotFound
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.nup import Nup
 from chalicelib.domain.processes import AccessLevel, Interested, Process
@@ -23,7 +23,7 @@ from chalicelib.domain.tracking import (
 )
 from chalicelib.services.ports import Page
 from chalicelib.services.registry import Registry
-from chalicelib.services.tracking import BatchTooLarge, Outcome, PublicTracking
+from chalicelib.services.tracking import Outcome, PublicTracking
 from tests.fakes import FakeClock, InMemoryStructures
 
 NUP = Nup.issue("25000", 1, 2026).digits
