@@ -148,6 +148,14 @@ def test_no_random_process_ever_publishes_a_field_its_level_forbids(
     assert CPF not in text
     assert "Segredo no documento" not in text
     if effective is AccessLevel.RESTRITO:
+        # Not only hidden from the view: never stored in the public base.
+        part = stored.parts[0]
+        assert (part.process_type, part.specification, part.interested, part.documents) == (
+            None,
+            None,
+            (),
+            (),
+        )
         assert set(shown) == {"nup", "orgao", "nivelAcesso", "andamentos", "operacoes", "atualizadoEm"}
         assert "Fulano" not in text
         assert "Segredo" not in text
