@@ -56,6 +56,7 @@ from chalicelib.services.tracking import PublicTracking  # noqa: E402
 from chalicelib.store.processes import DynamoProcessRepository  # noqa: E402
 from chalicelib.store.publication import DynamoPublicationRepository  # noqa: E402
 from chalicelib.store.tracking import DynamoPublicRecordRepository, _name_item, to_item  # noqa: E402
+from chalicelib.store.tramites import DynamoTramiteRepository  # noqa: E402
 from infra.resources import STACK  # noqa: E402
 from tests import servers  # noqa: E402
 
@@ -97,6 +98,7 @@ def build(endpoint: str) -> bootstrap.Services:
         services.registry,
         DynamoPublicationRepository(),
         ListedNotices(),
+        tramites=DynamoTramiteRepository(connection, settings.bus_deadline_days),
         clock=SystemClock(),
         window_seconds=settings.notice_window_seconds,
     )

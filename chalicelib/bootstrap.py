@@ -114,8 +114,9 @@ def build(settings: Settings) -> Services:
     signatures = Signatures(processes, process_repository, signer, clock=clock)
     events = EventLog(DynamoEventRepository(), clock)
     agency_key_repository = DynamoAgencyKeyRepository()
+    tramites = DynamoTramiteRepository(connection, settings.bus_deadline_days)
     bus = Bus(
-        DynamoTramiteRepository(connection, settings.bus_deadline_days),
+        tramites,
         registry,
         blobs,
         codec=ManifestJson(),
@@ -144,6 +145,7 @@ def build(settings: Settings) -> Services:
         registry,
         DynamoPublicationRepository(),
         notices,
+        tramites=tramites,
         clock=clock,
         window_seconds=settings.notice_window_seconds,
     )

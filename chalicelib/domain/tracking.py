@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+from chalicelib.domain.bus import Tramite, TramiteState
 from chalicelib.domain.catalogs import DOCUMENT_KINDS, HISTORY_OPERATIONS
 from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.people import mask_cpf
@@ -293,6 +294,17 @@ def part_from_outside(
         produced_on=record.produced_on,
         interested=record.interested,
         documents=record.documents,
+    )
+
+
+# A trâmite whose receiver sent the recibo de conclusão delivered the process: the receiver holds it.
+_DELIVERED = frozenset({TramiteState.RECIBO_ENVIADO, TramiteState.RECIBO_RECEBIDO})
+
+
+def held_through(tramite: Tramite, agency_id: str) -> bool:
+    """The agency held the trâmite's process: it sent it, or it received it through the bus."""
+    return tramite.sender_agency_id == agency_id or (
+        tramite.receiver_agency_id == agency_id and tramite.state in _DELIVERED
     )
 
 

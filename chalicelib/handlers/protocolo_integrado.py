@@ -21,5 +21,6 @@ TAG = "Protocolo Integrado"
 def submit_records(caller: Caller, body: RegistrosIn) -> RegistrosOut:
     """Para órgãos cujo sistema não é hospedado aqui: até 100 registros por lote, cada um validado à parte
     (o resultado de cada item diz se foi registrado, se nada mudou ou por que foi recusado). Reenviar um
-    andamento (mesmo `id`) não muda nada. Só NUPs de unidades protocolizadoras do próprio órgão."""
+    andamento (mesmo `id`) não muda nada. Só NUPs de unidades protocolizadoras do próprio órgão, ou de
+    processos que o barramento levou do órgão ou a ele (com recibo de conclusão)."""
     return RegistrosOut.from_domain(services().tracking.submit(caller.agency_id, body.items()))

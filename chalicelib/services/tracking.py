@@ -32,6 +32,7 @@ from chalicelib.domain.tracking import (
     SearchQuery,
     Source,
     assign_windows,
+    held_through,
     part_from_copy,
     part_from_outside,
 )
@@ -43,6 +44,7 @@ from chalicelib.services.ports import (
     PublicationRepository,
     PublicRecordRepository,
     StructureQuery,
+    TramiteRepository,
 )
 from chalicelib.services.registry import Registry
 
@@ -88,6 +90,7 @@ class PublicTracking:
         publication: PublicationRepository,
         notices: NoticeQueue,
         *,
+        tramites: TramiteRepository,
         clock: Clock,
         window_seconds: int,
     ) -> None:
@@ -96,6 +99,7 @@ class PublicTracking:
         self._registry = registry
         self._publication = publication
         self._notices = notices
+        self._tramites = tramites
         self._clock = clock
         self._window_seconds = window_seconds
 
@@ -140,16 +144,19 @@ class PublicTracking:
 
     def _submit_one(self, record: OutsideRecord, agency: Agency, opt_in: bool, codes: frozenset[str]) -> bool:
         self._check_dates(record)
+        # Its own protocol units' NUPs, or one the bus carried from or to it.
+        owned = record.nup[:5] in codes or self._held_through_bus(agency.id, record.nup)
 
         def build(previous: PublicRecord | None) -> PublicPart:
             own = previous.part(agency.id) if previous is not None else None
-            if own is None and record.nup[:5] not in codes:
+            if own is None and not owned:
                 raise InvalidInput(
                     "O NUP pertence a outro órgão.",
                     [
                         FieldError(
                             "nup",
-                            "o código da unidade protocolizadora do NUP não é de uma unidade deste órgão",
+                            "o código da unidade protocolizadora do NUP não é de uma unidade deste órgão, "
+                            "e o processo não chegou a ele pelo barramento",
                         )
                     ],
                 )
@@ -197,6 +204,18 @@ class PublicTracking:
                 continue
             return True
         return False  # pragma: no cover - the loop returns or raises
+
+    def _held_through_bus(self, agency_id: str, nup: str) -> bool:
+        if len(nup) != 17:  # the bus carries current NUPs only
+            return False
+        cursor: str | None = None
+        while True:
+            page = self._tramites.by_nup(nup, cursor, 50)
+            if any(held_through(t, agency_id) for t in page.items):
+                return True
+            cursor = page.cursor
+            if cursor is None:
+                return False
 
     def _history(self, agency_id: str, nup: str) -> list[HistoryEntry]:
         entries: list[HistoryEntry] = []

@@ -24,7 +24,9 @@ from chalicelib.domain.tracking import (
 from chalicelib.services.ports import Page
 from chalicelib.services.registry import Registry
 from chalicelib.services.tracking import Outcome, PublicTracking
-from tests.fakes import FakeClock, InMemoryStructures
+from tests.fakes import FakeClock, InMemoryStructures, InMemoryTramites
+from tests.unit.test_bus_states import NUP as BUS_NUP
+from tests.unit.test_bus_states import reach
 
 NUP = Nup.issue("25000", 1, 2026).digits
 OTHER_NUP = Nup.issue("30000", 7, 2026).digits
@@ -105,6 +107,7 @@ class World:
     processes: FakeProcesses
     clock: FakeClock
     log: list[str]
+    tramites: InMemoryTramites
 
     def copy(self, level: AccessLevel, moves: int) -> None:
         process = Process(nup=NUP, agency_id="100", opening_unit_id="101", process_type="Requerimento",
@@ -145,9 +148,10 @@ def world() -> World:
         FakeProcesses(),
     )
     clock = FakeClock(datetime(2026, 3, 10, 12, 3, 20, tzinfo=UTC))
+    tramites = InMemoryTramites()
     tracking = PublicTracking(records, processes, registry, publication, notices,  # type: ignore[arg-type]
-                              clock=clock, window_seconds=WINDOW)  # fmt: skip
-    return World(tracking, records, notices, publication, processes, clock, log)
+                              tramites=tramites, clock=clock, window_seconds=WINDOW)  # fmt: skip
+    return World(tracking, records, notices, publication, processes, clock, log, tramites)
 
 
 # --- projection --------------------------------------------------------------------------------------
@@ -323,3 +327,18 @@ def test_a_search_needs_a_criterion_three_letters_a_sane_range_and_limit(
     with pytest.raises(InvalidInput) as error:
         world.tracking.search(query, None, limit)
     assert [f.field for f in error.value.fields] == [field]
+
+
+@pytest.mark.parametrize(("state", "accepted"), [(3, False), (5, True), (6, True), (8, False)])
+def test_a_nup_the_bus_delivered_to_an_agency_takes_its_records(
+    world: World, state: int, accepted: bool
+) -> None:
+    # The trâmite goes from agency 100 to agency 200 (the INSS here, whose protocol code is not the
+    # NUP's): once the INSS sent the recibo de conclusão (5, 6) it holds the process and may report it.
+    tramite = reach(state)
+    world.tramites.rows[tramite.idt] = tramite  # as the bus left it
+    digits = Nup.issue(BUS_NUP[:5], int(BUS_NUP[6:12]), int(BUS_NUP[13:17])).digits
+    [result] = world.tracking.submit("200", [outside(digits, ("a", 1))])
+    assert (result.outcome is Outcome.STORED) is accepted, result.errors
+    [sent] = world.tracking.submit("100", [outside(digits, ("b", 1))])  # the sender held it too
+    assert sent.outcome is Outcome.STORED
