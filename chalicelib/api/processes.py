@@ -12,7 +12,7 @@ from chalicelib.domain.catalogs import LEGAL_HYPOTHESES, history_operation
 from chalicelib.domain.errors import FieldError, InvalidInput
 from chalicelib.domain.history import ChainCheck, HistoryEntry
 from chalicelib.domain.nup import parse_current_nup
-from chalicelib.domain.people import parse_document
+from chalicelib.domain.people import TaxId, parse_document
 from chalicelib.domain.processes import AccessLevel, Interested, Metadata, OpenUnit, Process
 from chalicelib.services.ports import InboxItem
 
@@ -25,6 +25,10 @@ class InterestedIn(ApiModel):
     documento: Annotated[str, Field(max_length=20, description="CPF ou CNPJ, com ou sem máscara")] | None = (
         None
     )
+
+    def tax_id(self, index: int) -> TaxId | None:
+        """The CPF or CNPJ, checked; InvalidInput names `interessados.<index>.documento`."""
+        return parse_document(self.documento, f"interessados.{index}.documento") if self.documento else None
 
 
 class MetadataIn(ApiModel):
@@ -39,11 +43,11 @@ class MetadataIn(ApiModel):
         problems: list[FieldError] = []
         for index, person in enumerate(self.interessados):
             tax_id = None
-            if person.documento:
-                try:
-                    tax_id = parse_document(person.documento, f"interessados.{index}.documento").digits
-                except InvalidInput as error:
-                    problems.extend(error.fields)
+            try:
+                checked = person.tax_id(index)
+                tax_id = checked.digits if checked else None
+            except InvalidInput as error:
+                problems.extend(error.fields)
             interested.append(Interested(person.nome.strip(), tax_id))
         if problems:
             raise InvalidInput("Os dados do processo são inválidos.", problems)

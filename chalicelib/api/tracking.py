@@ -10,10 +10,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field
 
 from chalicelib.api.models import ApiModel, StructureId
+from chalicelib.api.processes import InterestedIn
 from chalicelib.api.validation import parse_model
 from chalicelib.domain.errors import FieldError, InvalidInput
 from chalicelib.domain.nup import NupFormat, ParsedNup, parse_nup
-from chalicelib.domain.people import parse_document
 from chalicelib.domain.processes import AccessLevel
 from chalicelib.domain.structures import normalize
 from chalicelib.domain.tracking import (
@@ -192,13 +192,6 @@ class PesquisaOut(ApiModel):
 # --- records of agencies' own systems --------------------------------------------------------------
 
 
-class InteressadoIn(ApiModel):
-    nome: Annotated[str, Field(min_length=1, max_length=150)]
-    documento: Annotated[str, Field(max_length=20, description="CPF ou CNPJ, com ou sem máscara")] | None = (
-        None
-    )
-
-
 class DocumentoIn(ApiModel):
     especie: Text
     numero: Annotated[str, Field(max_length=50)] | None = None
@@ -226,7 +219,7 @@ class RegistroIn(ApiModel):
     tipo: Text
     especificacao: Text
     especie: Text | None = Field(default=None, description="Espécie do primeiro documento")
-    interessados: Annotated[list[InteressadoIn], Field(max_length=100)] = Field(default_factory=list)
+    interessados: Annotated[list[InterestedIn], Field(max_length=100)] = Field(default_factory=list)
     documentos: Annotated[list[DocumentoIn], Field(max_length=500)] = Field(default_factory=list)
     andamentos: Annotated[list[AndamentoIn], Field(max_length=500)] = Field(default_factory=list)
 
@@ -240,11 +233,11 @@ class RegistroIn(ApiModel):
         interested: list[PublicInterested] = []
         for index, person in enumerate(self.interessados):
             tax_id = None
-            if person.documento:
-                try:
-                    tax_id = parse_document(person.documento, f"interessados.{index}.documento").public
-                except InvalidInput as error:
-                    problems.extend(error.fields)
+            try:
+                checked = person.tax_id(index)
+                tax_id = checked.public if checked else None  # masked on the way in
+            except InvalidInput as error:
+                problems.extend(error.fields)
             interested.append(PublicInterested(person.nome.strip(), tax_id))
         ids = [m.id for m in self.andamentos]
         for index, item_id in enumerate(ids):

@@ -82,18 +82,8 @@ class Processes:
                 "Tamanho de página inválido.", [FieldError("limite", "deve estar entre 1 e 100")]
             )
         page = self._repository.history(agency_id, nup, cursor, limit)
-        whole = self._whole_history(agency_id, nup)
+        whole = whole_history(self._repository, agency_id, nup)
         return page, verify(whole, process.history_seq, process.history_head)
-
-    def _whole_history(self, agency_id: str, nup: str) -> list[HistoryEntry]:
-        entries: list[HistoryEntry] = []
-        cursor: str | None = None
-        while True:
-            page = self._repository.history(agency_id, nup, cursor, MAX_HISTORY_PAGE)
-            entries.extend(page.items)
-            cursor = page.cursor
-            if cursor is None:
-                return entries
 
     # --- writes -----------------------------------------------------------------------------------
 
@@ -425,3 +415,16 @@ def _describe_changes(process: Process, metadata: Metadata) -> list[str]:
     if not changes and [i.tax_id for i in process.interested] != [i.tax_id for i in metadata.interested]:
         changes.append("documentos dos interessados alterados")
     return changes
+
+
+def whole_history(repository: ProcessRepository, agency_id: str, nup: str) -> list[HistoryEntry]:
+    """A copy's whole history, oldest first, read page after page (the chain check, the bus's
+    manifest and the public base all need every entry)."""
+    entries: list[HistoryEntry] = []
+    cursor: str | None = None
+    while True:
+        page = repository.history(agency_id, nup, cursor, MAX_HISTORY_PAGE)
+        entries.extend(page.items)
+        cursor = page.cursor
+        if cursor is None:
+            return entries

@@ -20,7 +20,6 @@ from enum import StrEnum
 
 from chalicelib.domain.errors import BatchTooLarge, Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.domain.following import window_end, window_of
-from chalicelib.domain.history import HistoryEntry
 from chalicelib.domain.nup import parse_nup
 from chalicelib.domain.tracking import (
     MIN_NAME_PREFIX,
@@ -46,11 +45,11 @@ from chalicelib.services.ports import (
     StructureQuery,
     TramiteRepository,
 )
+from chalicelib.services.processes import whole_history
 from chalicelib.services.registry import Registry
 
 MAX_BATCH = 100  # records per POST /protocolo-integrado/registros
 MAX_SAVE_ATTEMPTS = 5
-HISTORY_PAGE = 500
 # The digest leaves a little after its window closes, so a projection racing the close still makes
 # it: 30 s, or a quarter of a short window (the local stack's 10 s window waits 2 s more, not 30).
 DIGEST_MARGIN_SECONDS = 30
@@ -110,7 +109,7 @@ class PublicTracking:
         process = self._processes.get(agency_id, nup)
         if process is None:
             return False
-        history = self._history(agency_id, nup)
+        history = whole_history(self._processes, agency_id, nup)
         agency = self._agency(agency_id)
         opt_in = self._publication.publishes_restricted(agency_id)
         part = part_from_copy(
@@ -216,16 +215,6 @@ class PublicTracking:
             cursor = page.cursor
             if cursor is None:
                 return False
-
-    def _history(self, agency_id: str, nup: str) -> list[HistoryEntry]:
-        entries: list[HistoryEntry] = []
-        cursor: str | None = None
-        while True:
-            page = self._processes.history(agency_id, nup, cursor, HISTORY_PAGE)
-            entries.extend(page.items)
-            cursor = page.cursor
-            if cursor is None:
-                return sorted(entries, key=lambda e: e.seq)
 
     def _agency(self, agency_id: str) -> Agency:
         found = self._registry.find(agency_id)

@@ -49,14 +49,13 @@ from chalicelib.domain.processes import (
 from chalicelib.domain.processes import Interested as ProcessInterested
 from chalicelib.domain.structures import Structure
 from chalicelib.services.ports import Clock, ImportWrite, ProcessRepository, ProcessWrite
-from chalicelib.services.processes import Actor, Processes, masked
+from chalicelib.services.processes import Actor, Processes, masked, whole_history
 from chalicelib.services.registry import Registry
 
 SENT = "02"  # Envio de documento avulso/processo
 RECEIVED = "04"  # Recebimento de documento
 REGISTERED = "01"  # Registro
 BUS_USER = "barramento"  # who records what the bus does (no person acts)
-HISTORY_PAGE = 100
 
 
 class ProcessTransfers:
@@ -99,6 +98,7 @@ class ProcessTransfers:
             urgency_reason=urgency_reason,
         )
         opening = self._registry.find(process.opening_unit_id)
+        history = whole_history(self._repository, process.agency_id, process.nup)
         manifest = Manifest(
             header=header,
             process=ManifestProcess(
@@ -112,7 +112,7 @@ class ProcessTransfers:
                 producer=_unit_producer(opening, process.opening_unit_id),
                 interested=tuple(Interested(i.name, i.tax_id) for i in process.interested),
                 related=tuple(sorted(process.related)),
-                history=tuple(self._history_item(e) for e in self._whole_history(process)),
+                history=tuple(self._history_item(e) for e in history),
             ),
             documents=tuple(
                 self._manifest_document(process, d) for d in process.documents if not d.cancelled
@@ -370,16 +370,6 @@ class ProcessTransfers:
             operation=operation,
             description=description,
         )
-
-    def _whole_history(self, process: Process) -> list[HistoryEntry]:
-        entries: list[HistoryEntry] = []
-        cursor: str | None = None
-        while True:
-            page = self._repository.history(process.agency_id, process.nup, cursor, HISTORY_PAGE)
-            entries.extend(page.items)
-            cursor = page.cursor
-            if cursor is None:
-                return entries
 
     def _history_item(self, entry: HistoryEntry) -> HistoryItem:
         unit = self._registry.find(entry.unit_id)  # imported entries already carry a unit's name

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.guides import DOCS, run_guide, shell_blocks
 from tests.e2e.test_local_stack import RunningStack, start_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local-stack")]
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "API.md"
+GUIDE = DOCS / "API.md"
 
 
 @pytest.fixture(scope="module")
@@ -24,20 +23,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         running.stop()
 
 
-def shell_blocks() -> list[str]:
-    return re.findall(r"```sh\n(.*?)```", GUIDE.read_text(encoding="utf-8"), flags=re.S)
-
-
 def test_the_guide_runs_end_to_end(stack: RunningStack, tmp_path: Path) -> None:
-    script = tmp_path / "guide.sh"
-    script.write_text("set -euo pipefail\n" + "\n".join(shell_blocks()), encoding="utf-8")
-    env = {**stack.env(), "BASE": stack.api_url, "PEN_LOCAL_DIR": str(stack.local_dir)}
-    result = subprocess.run(
-        ["bash", str(script)], cwd=GUIDE.parent.parent, env=env, capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
+    returncode, output = run_guide(stack, GUIDE, tmp_path, timeout=120)
+    assert returncode == 0, output
     assert "Verified OK" in output  # openssl checked the platform's stamp
     assert '"integro": true' in output  # the history chain verified
     assert '"nup": "10001.' in output  # a NUP of the MGI's protocol unit
@@ -46,7 +34,7 @@ def test_the_guide_runs_end_to_end(stack: RunningStack, tmp_path: Path) -> None:
 
 
 def test_the_guide_has_the_walkthrough_steps() -> None:
-    text = "\n".join(shell_blocks())
+    text = "\n".join(shell_blocks(GUIDE))
     for route in ("/processos", "/documentos/externos", "/assinaturas", "/publico/documentos/autenticidade",
                   "/publico/chaves", "/envios", "/historico"):  # fmt: skip
         assert route in text, route

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.guides import DOCS, run_guide
 from tests.e2e.test_local_stack import RunningStack, start_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local-stack")]
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "TRACKING.md"
+GUIDE = DOCS / "TRACKING.md"
 
 
 @pytest.fixture(scope="module")
@@ -25,25 +23,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         running.stop()
 
 
-def shell_blocks() -> list[str]:
-    return re.findall(r"```sh\n(.*?)```", GUIDE.read_text(encoding="utf-8"), flags=re.S)
-
-
 def test_the_tracking_guide_runs_end_to_end(stack: RunningStack, tmp_path: Path) -> None:
-    script = tmp_path / "guide.sh"
-    script.write_text("set -euo pipefail\n" + "\n".join(shell_blocks()), encoding="utf-8")
-    env = {
-        **stack.env(),
-        "BASE": stack.api_url,
-        "PEN_LOCAL_DIR": str(stack.local_dir),
-        "PYTHON": sys.executable,
-    }
-    result = subprocess.run(
-        ["bash", str(script)], cwd=GUIDE.parent.parent, env=env, capture_output=True, text=True,
-        timeout=180, check=False,
-    )  # fmt: skip
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
+    returncode, output = run_guide(stack, GUIDE, tmp_path, timeout=180)
+    assert returncode == 0, output
     assert "If-None-Match: 304" in output
     assert '"status":400' in output  # the wrong check digit
     assert '"status":404' in output  # the unknown NUP

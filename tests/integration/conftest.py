@@ -20,7 +20,8 @@ from chalicelib.config import ENV_ENDPOINT, Settings
 from chalicelib.domain.credentials import Scope
 from chalicelib.domain.structures import Structure
 from infra.local.gateway import ProblemGateway
-from infra.local.resources import create_resources
+from infra.local.resources import client, create_resources
+from infra.local.worker import Worker
 from infra.resources import STACK
 from tests import servers
 
@@ -67,6 +68,27 @@ def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack
 def queue_urls() -> dict[str, str]:
     """Every STACK queue's variable and its URL on the test's stack (after `stack` set them)."""
     return {queue.env: os.environ[queue.env] for queue in STACK.queues}
+
+
+@pytest.fixture
+def worker(stack: Stack) -> Worker:
+    """The local stack's worker on the test's resources (Lambda's event sources, played locally),
+    with a unit 102 under the protocol unit 101 to move processes to."""
+    stack.services.registry.save(
+        Structure(id="102", name="Divisão", acronym="DIV", agency_id="", parent_id="101")
+    )
+    sqs = client("sqs", stack.endpoint, servers.REGION)
+    return Worker.for_stack(app_module.app, sqs, queue_urls(), stage=stack.settings.stage, region=servers.REGION,
+                            log=lambda _: None)  # fmt: skip
+
+
+def drain(worker: Worker, rounds: int = 10) -> None:
+    """Delivers the processes table's stream until a round delivers nothing."""
+    source = next(s for s in worker.streams if s.table.logical_id == "ProcessosTable")
+    for _ in range(rounds):
+        result = worker.poll_stream(source)
+        if result.delivered == 0 and result.retried == 0:
+            return
 
 
 class Api:

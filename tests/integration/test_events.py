@@ -7,35 +7,12 @@ from typing import Any
 
 import pytest
 
-import app as app_module
 from chalicelib.domain.processes import AccessLevel, Interested, Metadata
-from chalicelib.domain.structures import Structure
 from chalicelib.services.processes import Actor
-from infra.local.resources import client
 from infra.local.worker import Worker
-from tests import servers
-from tests.integration.conftest import Stack, queue_urls
+from tests.integration.conftest import Stack, drain
 
 METADATA = Metadata("Tipo", "Especificação", (Interested("Fulano de Tal"),), AccessLevel.PUBLICO)
-
-
-@pytest.fixture
-def worker(stack: Stack) -> Worker:
-    stack.services.registry.save(
-        Structure(id="102", name="Divisão", acronym="DIV", agency_id="", parent_id="101")
-    )
-    sqs = client("sqs", stack.endpoint, servers.REGION)
-    env = queue_urls()
-    return Worker.for_stack(app_module.app, sqs, env, stage=stack.settings.stage, region=servers.REGION,
-                            log=lambda _: None)  # fmt: skip
-
-
-def drain(worker: Worker, rounds: int = 10) -> None:
-    source = next(s for s in worker.streams if s.table.logical_id == "ProcessosTable")
-    for _ in range(rounds):
-        result = worker.poll_stream(source)
-        if result.delivered == 0 and result.retried == 0:
-            return
 
 
 def make_moves(stack: Stack) -> str:

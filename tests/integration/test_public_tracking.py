@@ -10,34 +10,12 @@ from typing import Any
 
 import pytest
 
-import app as app_module
 from chalicelib.domain.nup import Nup, parse_nup
-from chalicelib.domain.structures import Structure
-from infra.local.resources import client
 from infra.local.worker import Worker
-from tests import servers
-from tests.integration.conftest import Api, Stack, assert_problem, queue_urls
+from tests.integration.conftest import Api, Stack, assert_problem, drain
 
 WHO = {"x-usuario": "maria.silva"}
 CPF = "529.982.247-25"
-
-
-@pytest.fixture
-def worker(stack: Stack) -> Worker:
-    stack.services.registry.save(
-        Structure(id="102", name="Divisão", acronym="DIV", agency_id="", parent_id="101")
-    )
-    sqs = client("sqs", stack.endpoint, servers.REGION)
-    return Worker.for_stack(app_module.app, sqs, queue_urls(), stage=stack.settings.stage, region=servers.REGION,
-                            log=lambda _: None)  # fmt: skip
-
-
-def drain(worker: Worker, rounds: int = 10) -> None:
-    source = next(s for s in worker.streams if s.table.logical_id == "ProcessosTable")
-    for _ in range(rounds):
-        result = worker.poll_stream(source)
-        if result.delivered == 0 and result.retried == 0:
-            return
 
 
 def new_process(**changes: Any) -> dict[str, Any]:
