@@ -6,7 +6,7 @@ NODE_STAMP := node_modules/.installed
 STAGE ?= prod
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint types format openapi package mail bench clean
+.PHONY: help setup run test lint types format openapi package site screenshots mail bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,12 @@ format: $(STAMP) ## apply ruff's formatting and safe fixes
 openapi: $(STAMP) ## regenerate docs/openapi.json from the code
 	$(PY) -m chalicelib.api.openapi > docs/openapi.json
 
+site: setup ## build the citizens' site for STAGE into build/site/STAGE (docs/SITE.md)
+	$(PY) -m infra.site --stage $(STAGE) --out build/site/$(STAGE)
+
+screenshots: setup ## retake the site's screenshots shown in the README (docs/screenshots/)
+	PEN_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q -p no:randomly tests/e2e/test_site.py
+
 package: $(STAMP) ## build the deployable stack offline into build/ (chalice package + our resources)
 	$(PY) -m infra.template package --stage $(STAGE) --out build
 
@@ -49,6 +55,7 @@ bench: setup ## run the benchmarks and record their results in bench/results/
 	$(PY) -m bench.processes
 	$(PY) -m bench.bus
 	$(PY) -m bench.tracking
+	$(PY) -m bench.site
 
 mail: $(STAMP) ## show the e-mails the local stack has "sent"
 	$(PY) -m infra.local.mail

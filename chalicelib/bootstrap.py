@@ -111,7 +111,9 @@ def build(settings: Settings) -> Services:
         if settings.signing_key
         else UnconfiguredSigner()
     )
-    signatures = Signatures(processes, process_repository, signer, clock=clock)
+    signatures = Signatures(
+        processes, process_repository, signer, blobs, clock=clock, download_seconds=policy.download_seconds
+    )
     events = EventLog(DynamoEventRepository(), clock)
     agency_key_repository = DynamoAgencyKeyRepository()
     tramites = DynamoTramiteRepository(connection, settings.bus_deadline_days)

@@ -104,6 +104,26 @@ class MailSetup:
     events_queue: str = "CorreioEventosQueue"  # logical id of the queue SES's bounces and complaints reach
 
 
+# The citizens' site: an S3 bucket behind CloudFront, which also forwards /publico/* to the API (one
+# origin: no CORS, and CloudFront caches the public lookups for their max-age). These headers are set
+# by the distribution's response headers policy on every file of the site; the local stack's site
+# server (infra/local/site.py) sends the same ones.
+SITE_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    # The landing pages carry single-use tokens in their query: never in a Referer.
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+SITE_API_PATH = "/publico/*"  # the distribution's behaviour towards API Gateway
+
+
 @dataclass(frozen=True)
 class Stack:
     tables: tuple[Table, ...]

@@ -40,7 +40,7 @@ python_setup() {
 
 node_setup() {
   command -v npm >/dev/null || apt_install nodejs npm
-  say "installing Node packages (DynamoDB Local for the store's contract tests)"
+  say "installing Node packages (DynamoDB Local, the gov.br Design System, esbuild, axe-core)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 }
 
@@ -53,6 +53,10 @@ system_setup() {
   # The API guide's examples (docs/API.md), run by the e2e tests, use curl and jq.
   command -v curl >/dev/null || apt_install curl
   command -v jq >/dev/null || apt_install jq
+  # The site's browser tests drive Debian's chromium through Playwright (never its own download).
+  if [ ! -x /usr/lib/chromium/chromium ] && [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium
+  fi
 }
 
 case "${1:-}" in

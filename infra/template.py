@@ -30,12 +30,14 @@ import sys
 import time
 from pathlib import Path
 
+from chalicelib import config
 from chalicelib.api import problems
 from chalicelib.api.problems import ProblemType
 from infra.cfn import Json, arn_of, get_att, ref, sub
 from infra.chalice_app import ChaliceApp, Function, read_app
 from infra.iam import functions_policy
 from infra.resources import STACK, Bucket, Queue, SigningKey, Stack, Table, key_schema
+from infra.site_hosting import SITE_URL, site_outputs, site_resources, site_url_parameter
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REGION = "sa-east-1"  # packaging needs a region, never an account
@@ -412,6 +414,7 @@ def function_environment(stack: Stack, stage: str, function: Function, *, xray: 
     env.update({k.env: get_att(k.logical_id, "Arn") for k in stack.keys})
     env[stack.mail.env_configuration_set] = ref(MAIL_CONFIGURATION_SET)
     env[stack.mail.env_sender] = ref(MAIL_SENDER)
+    env[config.ENV_PUBLIC_BASE_URL] = ref(SITE_URL)  # the e-mails' links
     defaults = dict(POWERTOOLS_DEFAULTS)
     if not xray:
         defaults["POWERTOOLS_TRACE_DISABLED"] = "true"
@@ -568,8 +571,11 @@ def merge_template(stage: str, app: ChaliceApp, stack: Stack = STACK) -> Json:
     check_stage(stage)
     resources = stack_resources(stack, stage)
     resources.update(function_overrides(stack, stage, app))
+    outputs = stack_outputs(stack)
     if app.rest_api is not None:
         resources[app.rest_api] = {"Properties": {"DefinitionBody": {GATEWAY_RESPONSES: gateway_responses()}}}
+        resources.update(site_resources(stack, stage, app.rest_api))
+        outputs.update(site_outputs())
     return {
         "Description": f"PEN - Processo Eletrônico Nacional, stage {stage} (infra/template.py)",
         "Parameters": {
@@ -578,6 +584,7 @@ def merge_template(stage: str, app: ChaliceApp, stack: Stack = STACK) -> Json:
                 "Description": "Sender of the e-mails: an address verified in SES (docs/DEPLOY.md)",
                 "AllowedPattern": r"^[^@\s]+@[^@\s]+$",
             },
+            SITE_URL: site_url_parameter(),
             ALARM_TOPIC: {
                 "Type": "String",
                 "Default": "",
@@ -586,7 +593,7 @@ def merge_template(stage: str, app: ChaliceApp, stack: Stack = STACK) -> Json:
         },
         "Conditions": {HAS_ALARM_TOPIC: {"Fn::Not": [{"Fn::Equals": [ref(ALARM_TOPIC), ""]}]}},
         "Resources": resources,
-        "Outputs": stack_outputs(stack),
+        "Outputs": outputs,
     }
 
 

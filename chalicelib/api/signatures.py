@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from pydantic import Field
 
@@ -15,6 +16,7 @@ from chalicelib.domain.signatures import PublicKey
 from chalicelib.services.signatures import Authenticity
 
 KEYS_PATH = "/publico/chaves"
+CONTENT_PATH = "/publico/documentos/conteudo"
 
 
 class AuthenticityQuery(ApiModel):
@@ -54,6 +56,10 @@ class AuthenticityOut(ApiModel):
         description="SHA-256 do conteúdo assinado, em hexadecimal (o que `sha256sum` mostra de uma cópia)"
     )
     assinaturas: list[PublicSignatureOut]
+    conteudo: str | None = Field(
+        description="Onde pedir o endereço de download do conteúdo: só quando o acesso é público e o "
+        "documento não foi cancelado"
+    )
     chaves: str = Field(description="Onde estão as chaves públicas que conferem os carimbos")
 
     @classmethod
@@ -78,6 +84,11 @@ class AuthenticityOut(ApiModel):
             canceladoEm=d.cancelled_at,
             conteudoSha256=d.component.sha256_hex,
             assinaturas=[PublicSignatureOut.from_domain(s) for s in d.signatures],
+            conteudo=(
+                f"{CONTENT_PATH}?{urlencode({'codigo': d.verification_code, 'crc': d.crc})}"
+                if a.public and not d.cancelled
+                else None
+            ),
             chaves=KEYS_PATH,
         )
 

@@ -1,9 +1,9 @@
-"""Following a process by e-mail: subscribe, confirm, unsubscribe (public routes and pages).
+"""Following a process by e-mail: subscribe, confirm, unsubscribe (public routes).
 
-The links of the e-mails open small pt-BR pages (GET) whose button posts to the same address: a GET
-never changes anything, so a mail scanner that prefetches links neither confirms nor cancels. A POST
-answers JSON, or a small page when a browser or a mail client posted a form (RFC 8058's one-click
-unsubscribe posts `List-Unsubscribe=One-Click`, form-encoded). The token is in the query string.
+The e-mails' links open the citizens' site (site/confirmar.html, site/cancelar.html), whose button
+posts here: nothing changes on a GET, so a mail scanner that prefetches links neither confirms nor
+cancels. Mail clients post RFC 8058's one-click unsubscribe (`List-Unsubscribe=One-Click`,
+form-encoded) straight to the cancelamento route. The token is in the query string.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from html import escape
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -32,16 +31,8 @@ BASE = "/publico/acompanhamentos"
 SUBSCRIPTION_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_TOKEN = 100
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-# Posts may come from browsers, mail clients (RFC 8058) and API clients alike.
+# Posts come from the site, mail clients (RFC 8058) and API clients alike.
 POST_TYPES = ("application/json", *FORM_TYPES, "text/plain")
-PAGE_HEADERS = {
-    "Content-Type": "text/html; charset=utf-8",
-    "Cache-Control": "no-store",
-    # The token is in the address: never leak it in a Referer, never load anything from elsewhere.
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-    "X-Content-Type-Options": "nosniff",
-}
 
 
 @api_route(
@@ -57,41 +48,7 @@ def follow(body: FollowRequest) -> FollowAccepted:
     return FollowAccepted(mensagem=FOLLOW_ACCEPTED)
 
 
-# --- the links' pages and posts -------------------------------------------------------------------
-
-
-def _page(title: str, body: str, status: int = 200) -> Response:
-    html = (
-        '<!DOCTYPE html>\n<html lang="pt-BR">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n"
-        "<style>body{font-family:Arial,Helvetica,sans-serif;max-width:36em;margin:2em auto;padding:0 1em;"
-        "color:#1b1b1b;line-height:1.5}button{font-size:1.1em;padding:.6em 1.2em;background:#1351b4;"
-        "color:#fff;border:0;border-radius:4px;cursor:pointer}button:focus{outline:3px solid #c2850c}"
-        "</style>\n</head>\n<body>\n<main>\n"
-        f"<h1>{escape(title)}</h1>\n{body}\n</main>\n</body>\n</html>\n"
-    )
-    return Response(body=html, status_code=status, headers=dict(PAGE_HEADERS))
-
-
-def _button_page(title: str, text: str, button: str, token: str) -> Response:
-    action = "?token=" + escape(token, quote=True)
-    return _page(
-        title,
-        f"<p>{escape(text)}</p>\n"
-        f'<form method="post" action="{action}">\n'
-        '<input type="hidden" name="origem" value="pagina">\n'
-        f'<button type="submit">{escape(button)}</button>\n</form>',
-    )
-
-
-def _header(request: Any, name: str) -> str:
-    headers = request.headers or {}
-    return str(headers.get(name) or "")
-
-
-def _posted_form(request: Any) -> bool:
-    return _header(request, "content-type").split(";")[0].strip().lower() in FORM_TYPES
+# --- the links' actions ---------------------------------------------------------------------------
 
 
 def _token(request: Any) -> str:
@@ -99,7 +56,7 @@ def _token(request: Any) -> str:
     if not token or len(token) > MAX_TOKEN:
         raise InvalidInput(
             "O link está incompleto: falta o código de confirmação.",
-            [FieldError("token", "copie o endereço inteiro do e-mail, incluindo ?token=...")],
+            [FieldError("token", "copie o endereço inteiro do e-mail, incluindo o código (token)")],
         )
     return token
 
@@ -110,63 +67,35 @@ def _subscription_id(value: str) -> str:
     return value
 
 
-def _error_page(error: DomainError) -> Response:
-    status = domain_error_response(error).status_code
-    return _page("Não foi possível concluir", f"<p>{escape(error.detail)}</p>", status)
-
-
 def _link_route(
-    path: str, *, summary: str, description: str, title: str, text: str, button: str, done_title: str,
+    path: str, *, summary: str, description: str,
     act: Callable[[str, str], Subscription], answer: Callable[[Subscription], SubscriptionState],
     errors: tuple[int, ...],
 ) -> None:  # fmt: skip
-    """GET: the page with the button; POST: the action (JSON, or a page when a form was posted)."""
+    """POST with the token in the query string; any body (the site posts JSON, a mail client's
+    one-click form), always a JSON answer."""
     name = path.rstrip("}").rsplit("/", 1)[-1]
-    for method in ("GET", "POST"):
-        ROUTES.append(
-            RouteSpec(
-                path=path, method=method, operation_id=f"{name}_{method.lower()}", summary=summary, tag=TAG,
-                access=None, response=SubscriptionState if method == "POST" else None,
-                media_type="application/json" if method == "POST" else "text/html",
-                errors=errors if method == "POST" else (400,),
-                description=(
-                    description if method == "POST"
-                    else "Página HTML (pt-BR) com um botão que envia o POST deste mesmo endereço."
-                ),
-            )
-        )  # fmt: skip
-
-    def page(id: str) -> Response:
-        request = bp.current_request
-        try:
-            _subscription_id(id)
-            token = _token(request)
-        except DomainError as error:
-            return _error_page(error)
-        return _button_page(title, text, button, token)
+    ROUTES.append(
+        RouteSpec(
+            path=path, method="POST", operation_id=f"{name}_post", summary=summary, tag=TAG, access=None,
+            response=SubscriptionState, errors=errors, description=description,
+        )
+    )  # fmt: skip
 
     def post(id: str) -> Response:
-        request = bp.current_request
-        as_page = _posted_form(request)
         try:
-            subscription = act(_subscription_id(id), _token(request))
+            subscription = act(_subscription_id(id), _token(bp.current_request))
         except DomainError as error:
-            return _error_page(error) if as_page else domain_error_response(error)
+            return domain_error_response(error)
         except Exception:
             logger.exception("unhandled error", extra={"route": f"POST {path}"})
-            if as_page:
-                return _page("Não foi possível concluir", f"<p>{escape(problems.DETAIL_INTERNAL)}</p>", 500)
             return problem_response(problems.INTERNAL, problems.DETAIL_INTERNAL)
-        result = answer(subscription)
-        if as_page:
-            return _page(done_title, f"<p>{escape(result.mensagem)}</p>")
         return Response(
-            body=json.dumps(result.model_dump(mode="json"), ensure_ascii=False),
+            body=json.dumps(answer(subscription).model_dump(mode="json"), ensure_ascii=False),
             status_code=200,
             headers={**JSON_HEADERS, "Cache-Control": "no-store"},
         )
 
-    bp.route(path, methods=["GET"], name=f"{name}_pagina")(page)
     bp.route(path, methods=["POST"], content_types=list(POST_TYPES), name=f"{name}_post")(post)
 
 
@@ -185,10 +114,6 @@ _link_route(
         "Confirma o acompanhamento com o token do e-mail (na query string). Uso único, válido por 24 "
         "horas: link já usado, 409; expirado, 410; errado, 404."
     ),
-    title="Confirmar o acompanhamento",
-    text="Clique no botão para confirmar que deseja receber por e-mail as movimentações deste processo.",
-    button="Confirmar",
-    done_title="Acompanhamento confirmado",
     act=_confirm,
     answer=SubscriptionState.confirmed,
     errors=(400, 404, 409, 410),
@@ -201,10 +126,6 @@ _link_route(
         "de um clique da RFC 8058 (List-Unsubscribe=One-Click, form-urlencoded) e qualquer corpo. "
         "Repetir não tem efeito."
     ),
-    title="Cancelar o acompanhamento",
-    text="Clique no botão para deixar de receber por e-mail as movimentações deste processo.",
-    button="Cancelar o acompanhamento",
-    done_title="Acompanhamento cancelado",
     act=_unsubscribe,
     answer=lambda subscription: SubscriptionState.cancelled(subscription.nup),
     errors=(400, 404),

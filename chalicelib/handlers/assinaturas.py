@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.documents import DocumentOut, SignIn
+from chalicelib.api.documents import DocumentOut, DownloadOut, SignIn
 from chalicelib.api.processes import nup_digits
 from chalicelib.api.signatures import AuthenticityOut, AuthenticityQuery, PublicKeysOut
 from chalicelib.api.validation import parse_path
@@ -73,6 +73,25 @@ def document_authenticity(query: AuthenticityQuery) -> AuthenticityOut:
     `openssl dgst -sha256 -verify chave.pem -signature assinatura.der registro.json`."""
     found = services().signatures.authenticity(query.codigo, query.crc.upper())
     return AuthenticityOut.from_domain(found)
+
+
+@api_route(
+    bp,
+    "/publico/documentos/conteudo",
+    "GET",
+    summary="Endereço de download do conteúdo de um documento público",
+    tag="Público",
+    access=None,
+    query=AuthenticityQuery,
+    response=DownloadOut,
+    errors=(400, 404, 410),
+    cache_control="no-store",
+)
+def public_document_content(query: AuthenticityQuery) -> DownloadOut:
+    """Pelo código verificador e pelo CRC: um GET pré-assinado, válido por poucos minutos, do conteúdo,
+    só quando o documento e o seu processo são públicos (senão, 404 que diz por quê). Documento
+    cancelado: 410. A consulta de autenticidade traz este endereço em `conteudo` quando ele vale."""
+    return DownloadOut.from_domain(services().signatures.public_content(query.codigo, query.crc.upper()))
 
 
 @api_route(

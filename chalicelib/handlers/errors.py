@@ -88,8 +88,8 @@ def as_problem(response: Response) -> Response:
     given = {str(k): str(v) for k, v in (response.headers or {}).items()}
     headers = {k: v for k, v in given.items() if k.lower() != "content-type"}
     content_type = next((v for k, v in given.items() if k.lower() == "content-type"), "")
-    if content_type.startswith((problems.MEDIA_TYPE, "text/html")):
-        return response  # ours already: a problem, or a page for a person (handlers/acompanhamentos.py)
+    if content_type.startswith(problems.MEDIA_TYPE):
+        return response  # ours already
     body = response.body
     code = body.get("Code") if isinstance(body, dict) else None
     kind, detail = _CHALICE_CODES.get(str(code), (None, ""))

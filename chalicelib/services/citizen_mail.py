@@ -9,9 +9,10 @@ carry RFC 8058's one-click unsubscribe headers, so a mail client can offer "canc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.errors import InvalidInput
@@ -35,16 +36,32 @@ def brasilia(at: datetime) -> str:
     return at.astimezone(BRASILIA).strftime("%d/%m/%Y às %H:%M")
 
 
-def confirmation_url(base_url: str, subscription_id: str, token: str) -> str:
-    return (
-        f"{base_url.rstrip('/')}/publico/acompanhamentos/{subscription_id}/confirmacao?token={quote(token)}"
-    )
+@dataclass(frozen=True)
+class SiteLinks:
+    """Where the e-mails send people. `base` is the citizens' site's origin, which also answers the
+    public API under /publico/ (CloudFront in the cloud, the local stack's site server here): people
+    land on the site's pages, which call the API; mail clients' one-click unsubscribe (RFC 8058)
+    posts straight to the API."""
 
+    base: str
 
-def unsubscribe_url(base_url: str, subscription_id: str, token: str) -> str:
-    return (
-        f"{base_url.rstrip('/')}/publico/acompanhamentos/{subscription_id}/cancelamento?token={quote(token)}"
-    )
+    def _site(self, page: str, **query: str) -> str:
+        return f"{self.base.rstrip('/')}/{page}?{urlencode(query)}"
+
+    def confirm(self, subscription_id: str, token: str) -> str:
+        return self._site("confirmar.html", id=subscription_id, token=token)
+
+    def unsubscribe_page(self, subscription_id: str, token: str) -> str:
+        return self._site("cancelar.html", id=subscription_id, token=token)
+
+    def one_click_unsubscribe(self, subscription_id: str, token: str) -> str:
+        return (
+            f"{self.base.rstrip('/')}/publico/acompanhamentos/{subscription_id}/cancelamento"
+            f"?token={quote(token)}"
+        )
+
+    def process(self, nup: str) -> str:
+        return self._site("", nup=nup)
 
 
 def _html(title: str, body: str) -> str:
@@ -65,8 +82,8 @@ def confirmation_mail(to: str, nup: str, url: str, expires_at: datetime) -> Mail
     text = (
         f"Olá,\n\n"
         f"Recebemos um pedido para acompanhar por e-mail o processo {number}.\n\n"
-        f'Para confirmar, abra o link abaixo e clique em "Confirmar" (válido até {until}, horário de '
-        f"Brasília):\n\n{url}\n\n"
+        'Para confirmar, abra o link abaixo e clique em "Confirmar acompanhamento" '
+        f"(válido até {until}, horário de Brasília):\n\n{url}\n\n"
         "Se você não fez este pedido, ignore esta mensagem: sem a confirmação, nenhum aviso será "
         "enviado.\n\n"
         f"{FOOTER}\n"
@@ -90,9 +107,20 @@ def confirmation_mail(to: str, nup: str, url: str, expires_at: datetime) -> Mail
     )
 
 
-def digest_mail(to: str, nup: str, movements: Sequence[PublicMovement], unsubscribe: str) -> MailMessage:
-    """The movements of one window, oldest first, with the one-click unsubscribe."""
+def digest_mail(
+    to: str,
+    nup: str,
+    movements: Sequence[PublicMovement],
+    *,
+    links: SiteLinks,
+    subscription_id: str,
+    unsubscribe_token: str,
+) -> MailMessage:
+    """The movements of one window, oldest first, a link to the process's page, and the
+    unsubscribe: a page for people, RFC 8058's one-click POST for mail clients."""
     number = shown_nup(nup)
+    page = links.process(nup)
+    unsubscribe = links.unsubscribe_page(subscription_id, unsubscribe_token)
     many = len(movements) > 1
     heading = (
         f"O processo {number} teve {len(movements)} novas movimentações:"
@@ -103,6 +131,7 @@ def digest_mail(to: str, nup: str, movements: Sequence[PublicMovement], unsubscr
     text = (
         f"Olá,\n\n{heading}\n\n{lines}\n\n"
         "(datas e horas no horário de Brasília)\n\n"
+        f"Veja o processo e todas as suas movimentações:\n{page}\n\n"
         "Você recebe este aviso porque confirmou o acompanhamento deste processo. Para não receber "
         f"mais avisos dele, abra:\n{unsubscribe}\n\n"
         f"{FOOTER}\n"
@@ -117,6 +146,7 @@ def digest_mail(to: str, nup: str, movements: Sequence[PublicMovement], unsubscr
         '<table style="border-collapse: collapse;" cellpadding="4" border="1">\n'
         "<thead><tr><th>Data (Brasília)</th><th>Unidade</th><th>Operação</th></tr></thead>\n"
         f"<tbody>\n{rows}\n</tbody>\n</table>\n"
+        f'<p><a href="{escape(page)}">Veja o processo e todas as suas movimentações</a></p>\n'
         "<p>Você recebe este aviso porque confirmou o acompanhamento deste processo.</p>\n"
         f'<p><a href="{escape(unsubscribe)}">Cancelar o acompanhamento deste processo</a></p>',
     )
@@ -128,7 +158,7 @@ def digest_mail(to: str, nup: str, movements: Sequence[PublicMovement], unsubscr
         text=text,
         html=html,
         headers={
-            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe": f"<{links.one_click_unsubscribe(subscription_id, unsubscribe_token)}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )

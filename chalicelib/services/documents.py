@@ -108,6 +108,17 @@ class Download:
     document: Document
 
 
+def presigned_download(blobs: BlobStore, document: Document, seconds: int, now: datetime) -> Download:
+    """A presigned GET of a document's content, named by its file name; never of a cancelled one."""
+    document.require_servable()
+    component = document.component
+    media_type = component.media_type
+    if media_type == HTML_MEDIA_TYPE:
+        media_type += "; charset=utf-8"  # internal documents are UTF-8 HTML
+    url = blobs.presign_get(component.key, component.file_name, media_type, seconds)
+    return Download(url, now + timedelta(seconds=seconds), document)
+
+
 def document_not_found(nup: str, order: int) -> NotFound:
     return NotFound(f"Documento {order} não encontrado no processo {masked(nup)}.")
 
@@ -153,14 +164,7 @@ class Documents:
     def download(self, agency_id: str, nup: str, order: int) -> Download:
         """A presigned GET for the content: only for the owning agency, never for a cancelled one."""
         document = self.get(agency_id, nup, order)
-        document.require_servable()
-        component = document.component
-        seconds = self._policy.download_seconds
-        media_type = component.media_type
-        if media_type == HTML_MEDIA_TYPE:
-            media_type += "; charset=utf-8"  # internal documents are UTF-8 HTML
-        url = self._blobs.presign_get(component.key, component.file_name, media_type, seconds)
-        return Download(url, self._clock.now() + timedelta(seconds=seconds), document)
+        return presigned_download(self._blobs, document, self._policy.download_seconds, self._clock.now())
 
     # --- internal documents -----------------------------------------------------------------------
 

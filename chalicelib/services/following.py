@@ -31,12 +31,7 @@ from chalicelib.domain.following import (
 from chalicelib.domain.nup import parse_nup
 from chalicelib.domain.tracking import PublicMovement, PublicRecord, new_movements
 from chalicelib.observability import logger
-from chalicelib.services.citizen_mail import (
-    confirmation_mail,
-    confirmation_url,
-    digest_mail,
-    unsubscribe_url,
-)
+from chalicelib.services.citizen_mail import SiteLinks, confirmation_mail, digest_mail
 from chalicelib.services.ports import (
     Clock,
     MailMessage,
@@ -82,7 +77,7 @@ class Following:
         self._notices = notices
         self._once = once
         self._clock = clock
-        self._base_url = public_base_url
+        self._links = SiteLinks(public_base_url)
         self._window_seconds = window_seconds
         self.page_size = page_size
 
@@ -105,9 +100,7 @@ class Following:
         expires_at = subscription.confirm_expires_at
         assert expires_at is not None  # noqa: S101 - a reissued subscription always has it
         self._outbox.enqueue(
-            confirmation_mail(
-                email, nup, confirmation_url(self._base_url, subscription.id, token), expires_at
-            )
+            confirmation_mail(email, nup, self._links.confirm(subscription.id, token), expires_at)
         )
 
     def _issue(self, nup: str, email: str, address: str) -> tuple[Subscription, str] | None:
@@ -217,7 +210,9 @@ class Following:
             subscription.email,
             record.nup,
             movements,
-            unsubscribe_url(self._base_url, subscription.id, subscription.unsubscribe_token),
+            links=self._links,
+            subscription_id=subscription.id,
+            unsubscribe_token=subscription.unsubscribe_token,
         )
         ran = self._once.run(
             notice_key(subscription.id, record.nup, window), lambda: _send(self._sender, message)

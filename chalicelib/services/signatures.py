@@ -27,13 +27,17 @@ from chalicelib.domain.signatures import (
     crc_code,
     verification_code,
 )
-from chalicelib.services.documents import document_not_found
-from chalicelib.services.ports import Clock, ProcessRepository, Signer, VerificationKey
+from chalicelib.services.documents import Download, document_not_found, presigned_download
+from chalicelib.services.ports import BlobStore, Clock, ProcessRepository, Signer, VerificationKey
 from chalicelib.services.processes import Actor, Processes
 
 MAX_SIGNER_NAME = 150
 MAX_SIGNER_ROLE = 100
 NOT_FOUND_DETAIL = "Nenhum documento com este código verificador e CRC."
+NOT_PUBLIC_DETAIL = (
+    "O conteúdo deste documento não é público: o documento ou o seu processo é restrito ou sigiloso. "
+    "A autenticidade pode ser conferida pelo SHA-256 de uma cópia que você já tenha."
+)
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,21 @@ class Authenticity:
 
 class Signatures:
     def __init__(
-        self, processes: Processes, repository: ProcessRepository, signer: Signer, *, clock: Clock
+        self,
+        processes: Processes,
+        repository: ProcessRepository,
+        signer: Signer,
+        blobs: BlobStore,
+        *,
+        clock: Clock,
+        download_seconds: int = 300,
     ) -> None:
         self._processes = processes
         self._repository = repository
         self._signer = signer
+        self._blobs = blobs
         self._clock = clock
+        self._download_seconds = download_seconds
 
     def sign(self, actor: Actor, nup: str, order: int, request: SignRequest) -> Document:
         """Adds the actor's signature; the document's content is immutable from the first one."""
@@ -133,6 +146,14 @@ class Signatures:
         ):
             raise NotFound(NOT_FOUND_DETAIL)
         return Authenticity(process, document, publicly_identified(process, document))
+
+    def public_content(self, code: str, crc: str) -> Download:
+        """A presigned GET of the content, for anyone holding the code and CRC, only while the
+        document and its process are both público (as `authenticity` identifies them)."""
+        found = self.authenticity(code, crc)
+        if not found.public:
+            raise NotFound(NOT_PUBLIC_DETAIL)
+        return presigned_download(self._blobs, found.document, self._download_seconds, self._clock.now())
 
     def public_keys(self) -> list[PublicKey]:
         return self._signer.public_keys()

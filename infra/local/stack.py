@@ -6,7 +6,10 @@
 4. the API is served by Chalice's dev server answering through ProblemGateway (PEN_API_PORT,
    default 8000; infra/local/server.py);
 5. a worker plays Lambda's event sources (queues, table streams, schedules) against the same handler
-   functions (infra/local/worker.py).
+   functions (infra/local/worker.py);
+6. the citizens' site is built (infra/site.py) and served as CloudFront serves it, `/publico/*`
+   forwarded to the API (PEN_SITE_PORT, default 8002; infra/local/site.py). The e-mails' links
+   point at it.
 
 Console: one line per API request and per worker batch. The app's own JSON logs (Powertools) are
 set to WARNING so the console stays readable; `POWERTOOLS_LOG_LEVEL=INFO make run` shows them all.
@@ -29,13 +32,15 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
-from chalicelib import bootstrap, config
+from chalicelib import bootstrap, config, observability
 from infra.local import state
 from infra.local.resources import client, create_resources
 from infra.local.seed import DemoCredential, seed
 from infra.local.server import make_api_server, stage_environment
+from infra.local.site import make_site_server
 from infra.local.state import HOST, REGION, ROOT, STAGE
 from infra.local.worker import Worker
+from infra.site import build as build_site
 
 READY_LINE = "Local stack ready"
 ENV_APP_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
@@ -66,7 +71,7 @@ def port_in_use(port: int) -> bool:
     return False
 
 
-def base_environment(endpoint: str, api_url: str) -> dict[str, str]:
+def base_environment(endpoint: str, site_url: str) -> dict[str, str]:
     """Fake credentials that only moto accepts, and the switches every function reads."""
     return {
         "AWS_ACCESS_KEY_ID": "local",
@@ -75,7 +80,7 @@ def base_environment(endpoint: str, api_url: str) -> dict[str, str]:
         "AWS_REGION": REGION,
         "AWS_EC2_METADATA_DISABLED": "true",
         config.ENV_ENDPOINT: endpoint,
-        config.ENV_PUBLIC_BASE_URL: api_url,
+        config.ENV_PUBLIC_BASE_URL: site_url,  # the site's origin also answers /publico/*
         # Followers get a digest per window of movements: 10 s here, so the demo's notice arrives
         # while a person waits for it (production: 10 minutes).
         config.ENV_NOTICE_WINDOW: "10",
@@ -86,11 +91,13 @@ def base_environment(endpoint: str, api_url: str) -> dict[str, str]:
 
 
 class LocalStack:
-    def __init__(self, api_port: int, moto_port: int) -> None:
+    def __init__(self, api_port: int, moto_port: int, site_port: int) -> None:
         self.api_port = api_port
         self.moto_port = moto_port
+        self.site_port = site_port
         self.endpoint = f"http://{HOST}:{moto_port}"
         self.api_url = f"http://{HOST}:{api_port}"
+        self.site_url = f"http://{HOST}:{site_port}"
         self.stop = threading.Event()
         self._exit = ExitStack()
         self.credentials: list[DemoCredential] = []
@@ -103,12 +110,14 @@ class LocalStack:
         user_log_level = os.environ.get(ENV_APP_LOG_LEVEL)
         for name in _UNSET_FOR_SAFETY:
             os.environ.pop(name, None)
-        os.environ.update(base_environment(self.endpoint, self.api_url))
+        os.environ.update(base_environment(self.endpoint, self.site_url))
         self._start_moto()
         resources_env = create_resources(self.endpoint, STAGE, REGION)
         os.environ.update(stage_environment(ROOT, STAGE))
         os.environ.update(resources_env)
         os.environ[ENV_APP_LOG_LEVEL] = user_log_level or QUIET_APP_LOG_LEVEL
+        # The app's logger was made when chalicelib was first imported, before this variable was set.
+        observability.logger.setLevel(os.environ[ENV_APP_LOG_LEVEL])
 
         # Only now may the app be imported: Powertools reads the environment when handlers load.
         if str(ROOT) not in sys.path:
@@ -141,6 +150,14 @@ class LocalStack:
         self._exit.callback(server.server.server_close)
         self._exit.callback(server.shutdown)
 
+        site = make_site_server(build_site(STAGE, state.site_dir()), self.api_url, HOST, self.site_port)
+        site_thread = threading.Thread(
+            target=site.serve_forever, kwargs={"poll_interval": 0.2}, name="site", daemon=True
+        )
+        site_thread.start()
+        self._exit.callback(site.server_close)
+        self._exit.callback(site.shutdown)
+
         state.write_json(
             state.STACK_FILE,
             {
@@ -150,6 +167,8 @@ class LocalStack:
                 "api_url": self.api_url,
                 "api_port": self.api_port,
                 "moto_port": self.moto_port,
+                "site_url": self.site_url,
+                "site_port": self.site_port,
                 "pid": os.getpid(),
                 "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "environment": resources_env,
@@ -192,6 +211,7 @@ class LocalStack:
             "PEN — local stack (stage local). Everything runs in this one process.",
             "State lives in memory: Ctrl-C loses it (the demo is seeded again at the next start).",
             "",
+            f"  Site         {self.site_url}/   (the citizens' site; open it in a browser)",
             f"  API          {self.api_url}   (OpenAPI: {self.api_url}/openapi.json)",
             f"  AWS (moto)   {self.endpoint}   (DynamoDB, SQS, SES...: {self.endpoint}/moto-api/data.json)",
         ]
@@ -217,11 +237,13 @@ class LocalStack:
             f'  curl -H "Authorization: Bearer $TOKEN" {self.api_url}/orgaos/eu',
             f"  curl {self.api_url}/saude",
             "",
-            "Public tracking (no token): the MGI's demo process, as a citizen sees it",
+            "Public tracking: the MGI's demo process, as a citizen sees it on the site",
+            f"  {self.site_url}/?nup={self.public_nup}",
+            "or through the API (no token)",
             f"  curl {self.api_url}/publico/processos/{self.public_nup}",
             f"  curl -X POST -H 'Content-Type: application/json' {self.api_url}/publico/acompanhamentos \\",
             f'       -d \'{{"nup": "{self.public_nup}", "email": "cidadao@example.com"}}\'',
-            "  then read the confirmation e-mail with `make mail` and open its link (docs/API.md, part 5)",
+            "  then read the confirmation e-mail with `make mail` and open its link (docs/TRACKING.md)",
             "",
             'E-mails "sent" (SES on moto): make mail',
             f"App JSON logs: {os.environ.get(ENV_APP_LOG_LEVEL)} and above "
@@ -232,18 +254,21 @@ class LocalStack:
 
 
 def main() -> int:
-    api_port = port_from_env(state.ENV_API_PORT, state.DEFAULT_API_PORT)
-    moto_port = port_from_env(state.ENV_MOTO_PORT, state.DEFAULT_MOTO_PORT)
-    for name, port in ((state.ENV_API_PORT, api_port), (state.ENV_MOTO_PORT, moto_port)):
+    ports = {
+        state.ENV_API_PORT: port_from_env(state.ENV_API_PORT, state.DEFAULT_API_PORT),
+        state.ENV_MOTO_PORT: port_from_env(state.ENV_MOTO_PORT, state.DEFAULT_MOTO_PORT),
+        state.ENV_SITE_PORT: port_from_env(state.ENV_SITE_PORT, state.DEFAULT_SITE_PORT),
+    }
+    for name, port in ports.items():
         if port_in_use(port):
             say(f"Port {port} on {HOST} is in use (is a local stack running already?); free it or set {name}")
             return 1
-    if api_port == moto_port:
-        say(f"{state.ENV_API_PORT} and {state.ENV_MOTO_PORT} must differ.")
+    if len(set(ports.values())) < len(ports):
+        say(f"{', '.join(ports)} must all differ.")
         return 1
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
 
-    stack = LocalStack(api_port, moto_port)
+    stack = LocalStack(ports[state.ENV_API_PORT], ports[state.ENV_MOTO_PORT], ports[state.ENV_SITE_PORT])
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         if not stack.stop.is_set():

@@ -15,8 +15,10 @@ from typing import Any
 ENV_LOCAL_DIR = "PEN_LOCAL_DIR"
 ENV_API_PORT = "PEN_API_PORT"
 ENV_MOTO_PORT = "PEN_MOTO_PORT"
+ENV_SITE_PORT = "PEN_SITE_PORT"
 DEFAULT_API_PORT = 8000
 DEFAULT_MOTO_PORT = 8001
+DEFAULT_SITE_PORT = 8002
 HOST = "127.0.0.1"
 STAGE = "local"
 REGION = "sa-east-1"
@@ -33,6 +35,11 @@ class StackNotRunningError(RuntimeError):
 def local_dir() -> Path:
     configured = os.environ.get(ENV_LOCAL_DIR)
     return Path(configured) if configured else ROOT / ".local"
+
+
+def site_dir() -> Path:
+    """Where the local stack builds the site it serves: its own folder, so stacks never share one."""
+    return local_dir() / "site"
 
 
 def write_json(name: str, data: Any) -> Path:

@@ -92,8 +92,9 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
     repository = DynamoProcessRepository(Connection(region=servers.REGION, host=endpoint))
     clock = SystemClock()
     processes = Processes(repository, registry, clock)
-    documents = Documents(processes, repository, DynamoUploadRepository(), StubBlobs(), clock=clock)  # type: ignore[arg-type]
-    signatures = Signatures(processes, repository, StubSigner(), clock=clock)
+    blobs = StubBlobs()
+    documents = Documents(processes, repository, DynamoUploadRepository(), blobs, clock=clock)  # type: ignore[arg-type]
+    signatures = Signatures(processes, repository, StubSigner(), blobs, clock=clock)  # type: ignore[arg-type]
     return World(repository, processes, documents, signatures)
 
 

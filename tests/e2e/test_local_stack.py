@@ -24,7 +24,14 @@ import pytest
 from openapi_spec_validator import validate
 
 from infra.local.stack import READY_LINE
-from infra.local.state import CREDENTIALS_FILE, ENV_API_PORT, ENV_LOCAL_DIR, ENV_MOTO_PORT, STACK_FILE
+from infra.local.state import (
+    CREDENTIALS_FILE,
+    ENV_API_PORT,
+    ENV_LOCAL_DIR,
+    ENV_MOTO_PORT,
+    ENV_SITE_PORT,
+    STACK_FILE,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local-stack")]
 
@@ -66,8 +73,13 @@ class RunningStack:
     process: subprocess.Popen[bytes]
     api_port: int
     moto_port: int
+    site_port: int
     local_dir: Path
     console: Path
+
+    @property
+    def site_url(self) -> str:
+        return f"http://127.0.0.1:{self.site_port}"
 
     @property
     def api_url(self) -> str:
@@ -99,13 +111,14 @@ class RunningStack:
 
 
 def start_stack(folder: Path) -> RunningStack:
-    api_port, moto_port = free_ports(2)
+    api_port, moto_port, site_port = free_ports(3)
     folder.mkdir(parents=True, exist_ok=True)
     console = folder / "console.log"
     env = {
         **os.environ,
         ENV_API_PORT: str(api_port),
         ENV_MOTO_PORT: str(moto_port),
+        ENV_SITE_PORT: str(site_port),
         ENV_LOCAL_DIR: str(folder / "state"),
         "PYTHONUNBUFFERED": "1",
     }
@@ -113,7 +126,7 @@ def start_stack(folder: Path) -> RunningStack:
         process = subprocess.Popen(
             [sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    stack = RunningStack(process, api_port, moto_port, folder / "state", console)
+    stack = RunningStack(process, api_port, moto_port, site_port, folder / "state", console)
     deadline = time.monotonic() + READY_TIMEOUT
     while READY_LINE not in stack.output():
         if process.poll() is not None:

@@ -101,13 +101,24 @@ def wait_for_record(stack: RunningStack, nup: str) -> dict[str, Any]:
         time.sleep(0.5)
 
 
+def site_link(stack: RunningStack, text: str, page: str) -> tuple[str, str]:
+    """The link to one of the site's landing pages in an e-mail, and the API address its button
+    posts to (through the site's origin, as in the cloud)."""
+    found = re.search(rf"(https?://\S+?)/{page}\?id=([0-9a-f]{{32}})&token=([\w\-]+)", text)
+    assert found is not None, text
+    assert found.group(1) == stack.site_url
+    action = "confirmacao" if page == "confirmar.html" else "cancelamento"
+    return found.group(
+        0
+    ), f"{stack.site_url}/publico/acompanhamentos/{found.group(2)}/{action}?token={found.group(3)}"
+
+
 def follow(stack: RunningStack, nup: str, address: str) -> None:
     reply = call("POST", f"{stack.api_url}/publico/acompanhamentos", {"nup": nup, "email": address})
     assert reply.status == 202, reply.body
     [confirmation] = wait_for_mails(stack, address, 1)
-    link = re.search(r"https?://\S+/confirmacao\?token=[\w\-]+", parts(confirmation)[0])
-    assert link is not None
-    assert call("POST", link.group(0)).status == 200
+    _, confirm = site_link(stack, parts(confirmation)[0], "confirmar.html")
+    assert call("POST", confirm).status == 200
 
 
 def test_a_citizen_looks_up_follows_is_notified_and_unsubscribes(stack: RunningStack) -> None:
@@ -123,15 +134,14 @@ def test_a_citizen_looks_up_follows_is_notified_and_unsubscribes(stack: RunningS
     assert reply.status == 202, reply.body
     [confirmation] = wait_for_mails(stack, CITIZEN, 1)
     text, html = parts(confirmation)
-    link = re.search(r"https?://\S+/confirmacao\?token=[\w\-]+", text)
-    assert link is not None, text
-    assert link.group(0) in html.replace("&amp;", "&")
-    page = get(link.group(0))
-    assert page.status == 200
-    assert page.headers["content-type"].startswith("text/html")
-    confirmed = call("POST", link.group(0))
+    page, confirm = site_link(stack, text, "confirmar.html")
+    assert page in html.replace("&amp;", "&")
+    landing = get(page)  # the site's page; its button posts to `confirm`
+    assert landing.status == 200
+    assert landing.headers["content-type"].startswith("text/html")
+    confirmed = call("POST", confirm)
     assert confirmed.status == 200, confirmed.body
-    assert call("POST", link.group(0)).status >= 400  # single use
+    assert call("POST", confirm).status == 409  # single use
 
     # The MS (which holds the process now) sends it to another of its units: one public movement.
     tokens = {c["sigla"]: c["token"] for c in stack.credentials()}
@@ -150,7 +160,9 @@ def test_a_citizen_looks_up_follows_is_notified_and_unsubscribes(stack: RunningS
     assert notice["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     unsubscribe = re.search(r"<(https?://[^>]+)>", str(notice["List-Unsubscribe"]))
     assert unsubscribe is not None, notice["List-Unsubscribe"]
-    assert unsubscribe.group(1) in text
+    assert unsubscribe.group(1).startswith(f"{stack.site_url}/publico/")  # the API, through the site's origin
+    site_link(stack, text, "cancelar.html")  # people get the site's page
+    assert f"{stack.site_url}/?nup={digits}" in text
 
     # One click, as a mail client does it (RFC 8058): a form POST to the header's URL.
     done = call("POST", unsubscribe.group(1), raw=b"List-Unsubscribe=One-Click",

@@ -30,7 +30,7 @@ from chalicelib.services.documents import DocumentInput
 from chalicelib.services.processes import Actor
 from tests import servers
 from tests.integration.conftest import Api, Stack, assert_problem
-from tests.integration.test_documents import PDF, WHO, internal, new_process, state, upload_and_confirm
+from tests.integration.test_documents import PDF, WHO, http, internal, new_process, state, upload_and_confirm
 
 MARIA = {"unidade": "101", "nome": "Maria Antônia Gonçalves", "cargo": "Coordenadora-Geral de Protocolo"}
 JOAO = {"unidade": "101", "nome": "João Pereira", "cargo": "Diretor de Administração"}
@@ -310,6 +310,7 @@ def test_authenticity_answers_and_openssl_verifies_the_stamp_with_the_published_
         "cancelado": False,
         "canceladoEm": None,
         "conteudoSha256": hashlib.sha256(HTML.encode()).hexdigest(),
+        "conteudo": f"/publico/documentos/conteudo?codigo={code}&crc={crc}",
         "chaves": "/publico/chaves",
     }
     public = [{k: v for k, v in s.items() if k != "usuario"} for s in signed["assinaturas"]]
@@ -377,6 +378,11 @@ def test_restricted_documents_answer_only_signatures_hash_and_stamps(api: Api, m
         assert (body["acesso"], body["processo"], body["documento"]) == ("restrito", None, None)
         assert body["conteudoSha256"] == hashlib.sha256(HTML.encode()).hexdigest()
         assert [s["signatario"] for s in body["assinaturas"]] == [MARIA["nome"]]
+        assert body["conteudo"] is None
+        refused = api.call(
+            "GET", f"/publico/documentos/conteudo?codigo={codes['codigoVerificador']}&crc={codes['crc']}"
+        )
+        assert "não é público" in assert_problem(refused, 404, "nao-encontrado")["detail"]
         assert body["assinaturas"][0]["carimbo"]["assinatura"]
         text = answer.body.decode()
         for secret in (nup, masked, "Senhor Diretor", "Ofício", "maria.silva"):
@@ -389,3 +395,26 @@ def test_restricted_documents_answer_only_signatures_hash_and_stamps(api: Api, m
     cancelled = lookup(api, restricted["codigoVerificador"], restricted["crc"]).json
     assert (cancelled["acesso"], cancelled["cancelado"]) == ("restrito", True)
     assert cancelled["canceladoEm"] is not None
+
+
+def test_a_public_signed_document_content_is_served_by_a_presigned_link(api: Api, ms: dict[str, str]) -> None:
+    """What the citizens' site's "Abrir o conteúdo" uses: the code and CRC give a short-lived GET of
+    the bytes, which never pass through the API; not once the document is cancelled."""
+    token = ms["token"]
+    nup = new_process(api, token)
+    new_document(api, token, nup)
+    codes = sign(api, token, nup, 1, MARIA).json["autenticacao"]
+    path = lookup(api, codes["codigoVerificador"], codes["crc"]).json["conteudo"]
+    link = api.call("GET", path)
+    assert link.status_code == 200, link.body
+    assert link.lower_headers["cache-control"] == "no-store"
+    fetched = http("GET", link.json["url"])
+    assert fetched.status == 200
+    assert fetched.read() == HTML.encode()
+    assert fetched.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert_problem(api.call("GET", path.replace(codes["crc"], "00000000")), 404, "nao-encontrado")
+
+    api.call("POST", f"/processos/{nup}/documentos/1/cancelamento", token,
+             {"unidade": "101", "motivo": "Substituído"}, headers=WHO)  # fmt: skip
+    assert lookup(api, codes["codigoVerificador"], codes["crc"]).json["conteudo"] is None
+    assert_problem(api.call("GET", path), 410, "conteudo-indisponivel")

@@ -20,9 +20,9 @@ from chalice.package import TemplateDeepMerger
 from chalicelib import config
 from chalicelib.api import problems
 from chalicelib.store.models import TABLE_MODELS
-from infra import template
+from infra import site_hosting, template
 from infra.chalice_app import ChaliceApp, read_app
-from infra.resources import STACK, Bucket, Queue, SigningKey, Table, key_schema
+from infra.resources import SITE_SECURITY_HEADERS, STACK, Bucket, Queue, SigningKey, Table, key_schema
 
 pytestmark = pytest.mark.xdist_group("template")  # one worker builds the package, once
 
@@ -235,6 +235,7 @@ def test_every_function_finds_every_resource(packaged: Packaged) -> None:
         configuration_set = packaged.resources[ref_target(variables[config.ENV_MAIL_CONFIGURATION_SET])]
         assert configuration_set["Properties"]["Name"] == expected[config.ENV_MAIL_CONFIGURATION_SET]
         assert ref_target(variables[config.ENV_MAIL_SENDER]) in packaged.template["Parameters"]
+        assert ref_target(variables[config.ENV_PUBLIC_BASE_URL]) == site_hosting.SITE_URL  # e-mail links
         assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
 
 
@@ -364,6 +365,54 @@ def test_buckets_and_signing_keys_lint_and_are_wired(packaged: Packaged, tmp_pat
     policy = json.dumps(resources["DefaultRole"]["Properties"]["Policies"])
     assert "${DocumentosBucket.Arn}/*" in policy
     assert '["AssinaturaKey", "Arn"]' in policy
+
+
+def test_the_site_is_a_private_bucket_behind_cloudfront_which_forwards_the_public_api(
+    packaged: Packaged,
+) -> None:
+    resources = packaged.resources
+    bucket = resources[site_hosting.SITE_BUCKET]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    statements = resources[f"{site_hosting.SITE_BUCKET}Policy"]["Properties"]["PolicyDocument"]["Statement"]
+    [reader] = [s for s in statements if s["Effect"] == "Allow"]
+    assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert reader["Action"] == "s3:GetObject"  # no listing, no writing
+    assert "AWS:SourceArn" in reader["Condition"]["StringEquals"]  # this distribution only
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+               for s in statements)  # fmt: skip
+
+    config_ = resources[site_hosting.SITE_DISTRIBUTION]["Properties"]["DistributionConfig"]
+    origins = {o["Id"]: o for o in config_["Origins"]}
+    assert origins["site"]["OriginAccessControlId"] == {"Fn::GetAtt": [site_hosting.SITE_ORIGIN_ACCESS, "Id"]}
+    api = origins["api"]
+    assert packaged.app.rest_api is not None
+    assert packaged.app.rest_api in api["DomainName"]["Fn::Sub"]
+    assert api["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    default = config_["DefaultCacheBehavior"]
+    assert (default["TargetOriginId"], default["ViewerProtocolPolicy"], default["Compress"]) == (
+        "site", "redirect-to-https", True,
+    )  # fmt: skip
+    [forward] = config_["CacheBehaviors"]
+    assert (forward["PathPattern"], forward["TargetOriginId"]) == ("/publico/*", "api")
+    assert "POST" in forward["AllowedMethods"]  # follow, confirm, one-click unsubscribe
+
+    # The headers policy says what SITE_SECURITY_HEADERS says (the local site server sends those).
+    policy = resources[site_hosting.SITE_HEADERS_POLICY]["Properties"]["ResponseHeadersPolicyConfig"]
+    typed = policy["SecurityHeadersConfig"]
+    assert (
+        typed["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+        == SITE_SECURITY_HEADERS["Content-Security-Policy"]
+    )
+    assert typed["ReferrerPolicy"]["ReferrerPolicy"] == SITE_SECURITY_HEADERS["Referrer-Policy"]
+    assert typed["FrameOptions"]["FrameOption"] == SITE_SECURITY_HEADERS["X-Frame-Options"]
+    custom = {h["Header"]: h["Value"] for h in policy["CustomHeadersConfig"]["Items"]}
+    named = {"Content-Security-Policy", "Referrer-Policy", "X-Frame-Options", "X-Content-Type-Options",
+             "Strict-Transport-Security"}  # fmt: skip
+    assert custom == {k: v for k, v in SITE_SECURITY_HEADERS.items() if k not in named}
+    assert default["ResponseHeadersPolicyId"] == {"Ref": site_hosting.SITE_HEADERS_POLICY}
+    outputs = packaged.template["Outputs"]
+    assert {"SiteBucketName", "SiteDistributionUrl"} <= set(outputs)
 
 
 def test_a_queue_without_its_handler_is_refused(packaged: Packaged) -> None:

@@ -12,14 +12,18 @@ from typing import Any
 from chalicelib.domain.nup import Nup
 from chalicelib.domain.tracking import PublicMovement
 from chalicelib.handlers.mail_events import suppressions
-from chalicelib.services.citizen_mail import confirmation_mail, digest_mail, unsubscribe_url
+from chalicelib.services.citizen_mail import SiteLinks, confirmation_mail, digest_mail
 from chalicelib.services.ports import MailMessage
 from chalicelib.store.mail import SesMailSender, message_from_json, message_to_json
 from chalicelib.store.notice_queue import NoticeWork, notice_from_json, notice_to_json
 
 NUP = Nup.issue("25000", 1, 2026)
-BASE = "https://pen.example.gov.br/api"
-UNSUBSCRIBE = unsubscribe_url(BASE, "0123456789abcdef0123456789abcdef", "t0k-en_" * 6)
+BASE = "https://acompanhe.pen.example.gov.br"
+LINKS = SiteLinks(BASE)
+SUBSCRIPTION = "0123456789abcdef0123456789abcdef"
+TOKEN = "t0k-en_" * 6
+ONE_CLICK = f"{BASE}/publico/acompanhamentos/{SUBSCRIPTION}/cancelamento?token={TOKEN}"
+UNSUBSCRIBE_PAGE = f"{BASE}/cancelar.html?id={SUBSCRIPTION}&token={TOKEN}"
 
 
 class CapturingSes:
@@ -41,7 +45,8 @@ def sent_mime(message: MailMessage) -> tuple[bytes, EmailMessage]:
 
 
 def test_confirmation_mail_has_text_and_html_with_the_link() -> None:
-    link = f"{BASE}/publico/acompanhamentos/abc/confirmacao?token=x&y"
+    link = LINKS.confirm("abc", "x&y")
+    assert link == f"{BASE}/confirmar.html?id=abc&token=x%26y"  # the site's landing page
     mail = confirmation_mail("ana@example.org", NUP.digits, link, datetime(2026, 3, 11, 15, 0, tzinfo=UTC))
     raw, parsed = sent_mime(mail)
     assert parsed.get_content_type() == "multipart/alternative"
@@ -50,7 +55,7 @@ def test_confirmation_mail_has_text_and_html_with_the_link() -> None:
     assert text is not None
     assert html is not None
     assert link in text.get_content()
-    assert "x&amp;y" in html.get_content()  # escaped in HTML
+    assert link.replace("&", "&amp;") in html.get_content()  # escaped in HTML
     assert NUP.masked in parsed["Subject"]
     assert "11/03/2026 às 12:00" in text.get_content()  # 15:00 UTC is noon in Brasília
     assert b"Content-Transfer-Encoding: quoted-printable" in raw
@@ -62,10 +67,18 @@ def test_digest_carries_only_the_nup_and_movements_with_one_click_unsubscribe() 
         PublicMovement(datetime(2026, 3, 10, 2, 30, tzinfo=UTC), "PROT", "05"),
         PublicMovement(datetime(2026, 3, 10, 13, 5, tzinfo=UTC), "<DIV&>", "02"),
     ]
-    mail = digest_mail("ana.maria@example.org", NUP.digits, movements, UNSUBSCRIBE)
+    mail = digest_mail(
+        "ana.maria@example.org",
+        NUP.digits,
+        movements,
+        links=LINKS,
+        subscription_id=SUBSCRIPTION,
+        unsubscribe_token=TOKEN,
+    )
     raw, parsed = sent_mime(mail)
-    # On the wire, the header is the URL itself, not folded into encoded words clients cannot read.
-    assert f"List-Unsubscribe: <{UNSUBSCRIBE}>".encode() in raw
+    # On the wire, the header is the API's URL itself (mail clients POST to it), not folded into
+    # encoded words clients cannot read.
+    assert f"List-Unsubscribe: <{ONE_CLICK}>".encode() in raw
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = parsed.get_body(("html",)).get_content()  # type: ignore[union-attr]
@@ -73,8 +86,11 @@ def test_digest_carries_only_the_nup_and_movements_with_one_click_unsubscribe() 
     assert "10/03/2026 às 10:05 | <DIV&> | Envio de documento avulso/processo" in text
     assert "&lt;DIV&amp;&gt;" in html
     assert "<DIV&>" not in html
-    assert UNSUBSCRIBE in text
-    assert UNSUBSCRIBE.replace("&", "&amp;") in html
+    # People get the site: the unsubscribe page and the process's own page.
+    assert UNSUBSCRIBE_PAGE in text
+    assert UNSUBSCRIBE_PAGE.replace("&", "&amp;") in html
+    assert f"{BASE}/?nup={NUP.digits}" in text
+    assert f'href="{BASE}/?nup={NUP.digits}"' in html
     for part in (text, html, str(parsed["Subject"])):
         assert "ana.maria" not in part  # the address is only in To
     assert NUP.masked in parsed["Subject"]

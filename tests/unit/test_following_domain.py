@@ -168,10 +168,12 @@ class World:
 
 
 def link_parts(text: str, action: str) -> tuple[str, str]:
-    url = re.search(rf"https://\S+/{action}\?token=\S+", text)
+    """The subscription id and token of the site's landing page linked for `action`."""
+    page = {"confirmacao": "confirmar.html", "cancelamento": "cancelar.html"}[action]
+    url = re.search(rf"https://\S+/{re.escape(page)}\?\S+", text)
     assert url is not None, text
-    parts = urlsplit(url.group(0))
-    return parts.path.split("/")[-2], parse_qs(parts.query)["token"][0]
+    query = parse_qs(urlsplit(url.group(0)).query)
+    return query["id"][0], query["token"][0]
 
 
 # --- the subscription --------------------------------------------------------------------------------
@@ -211,7 +213,7 @@ def test_follow_confirm_and_one_digest_per_window() -> None:
     [mail] = world.outbox.messages
     assert mail.to == "Cidada@example.org"
     assert mail.html is not None
-    assert "confirmacao?token=" in mail.html
+    assert "confirmar.html?id=" in mail.html
     subscription_id, token = link_parts(mail.text, "confirmacao")
     assert world.following.fan_out(NUP, window_of(world.clock.now(), WINDOW_SECONDS), None) == 0  # pending
 
