@@ -112,7 +112,13 @@ def build(settings: Settings) -> Services:
         else UnconfiguredSigner()
     )
     signatures = Signatures(
-        processes, process_repository, signer, blobs, clock=clock, download_seconds=policy.download_seconds
+        processes,
+        process_repository,
+        signer,
+        blobs,
+        registry=registry,
+        clock=clock,
+        download_seconds=policy.download_seconds,
     )
     events = EventLog(DynamoEventRepository(), clock)
     agency_key_repository = DynamoAgencyKeyRepository()

@@ -40,6 +40,11 @@ class AuthenticDocumentOut(ApiModel):
     origem: Literal["interno", "externo"]
 
 
+class AuthenticSignatureOut(PublicSignatureOut):
+    orgaoNome: str | None = Field(description="Nome do órgão `orgao`, como está no Repositório de Estruturas")  # noqa: N815
+    unidadeNome: str | None = Field(description="Nome da unidade `unidade`")  # noqa: N815
+
+
 class AuthenticityOut(ApiModel):
     codigoVerificador: str  # noqa: N815
     crc: str
@@ -55,7 +60,7 @@ class AuthenticityOut(ApiModel):
     conteudoSha256: str = Field(  # noqa: N815
         description="SHA-256 do conteúdo assinado, em hexadecimal (o que `sha256sum` mostra de uma cópia)"
     )
-    assinaturas: list[PublicSignatureOut]
+    assinaturas: list[AuthenticSignatureOut]
     conteudo: str | None = Field(
         description="Onde pedir o endereço de download do conteúdo: só quando o acesso é público e o "
         "documento não foi cancelado"
@@ -83,7 +88,14 @@ class AuthenticityOut(ApiModel):
             cancelado=d.cancelled,
             canceladoEm=d.cancelled_at,
             conteudoSha256=d.component.sha256_hex,
-            assinaturas=[PublicSignatureOut.from_domain(s) for s in d.signatures],
+            assinaturas=[
+                AuthenticSignatureOut(
+                    **PublicSignatureOut.from_domain(s).model_dump(),
+                    orgaoNome=a.structure_names.get(s.record.agency_id),
+                    unidadeNome=a.structure_names.get(s.record.unit_id),
+                )
+                for s in d.signatures
+            ],
             conteudo=(
                 f"{CONTENT_PATH}?{urlencode({'codigo': d.verification_code, 'crc': d.crc})}"
                 if a.public and not d.cancelled

@@ -20,6 +20,7 @@ free-text description (which can name people or reasons): date, unit, operation.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -137,20 +138,35 @@ class PublicRecord:
 
     @property
     def movements(self) -> tuple[PublicMovement, ...]:
-        """Every published movement once, oldest first (by its own date, then its source's order)."""
+        """Every published movement once, oldest first (by its own date, then its source's order).
+
+        A movement the sender's copy and the receiver's imported copy both hold has the same date
+        and operation in both, but not always the same unit label: the bus carries the sender's
+        units by name, which the receiver's registry may not resolve to the acronym the sender's
+        part shows. So across parts a movement is matched on (date, operation), taken as many times
+        as one part has it (a process sent to three units at once has three "envio" at one instant),
+        and the label of the first part (by agency id) is kept."""
         if not self.visible:
             return ()
-        seen: dict[str, PublicMovement] = {}
+        kept: list[PublicMovement] = []
+        slots: dict[tuple[datetime, str], list[int]] = {}
         for part in self.parts:
             if not part.published:
                 continue
+            used: Counter[tuple[datetime, str]] = Counter()
             for movement in part.movements:
-                kept = seen.get(movement.identity)
-                if kept is None:
-                    seen[movement.identity] = movement
-                elif kept.window is None and movement.window is not None:
-                    seen[movement.identity] = replace(kept, window=movement.window)
-        return tuple(sorted(seen.values(), key=lambda m: (m.at, m.identity)))
+                key = (movement.at, movement.operation)
+                indexes = slots.setdefault(key, [])
+                nth = used[key]
+                used[key] += 1
+                if nth < len(indexes):  # already kept from an earlier part
+                    first = kept[indexes[nth]]
+                    if first.window is None and movement.window is not None:
+                        kept[indexes[nth]] = replace(first, window=movement.window)
+                    continue
+                indexes.append(len(kept))
+                kept.append(movement)
+        return tuple(sorted(kept, key=lambda m: (m.at, m.identity)))
 
     @property
     def search_names(self) -> tuple[str, ...]:

@@ -14,7 +14,8 @@ exact record.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from chalicelib.domain.catalogs import PlatformOperation, document_kind
 from chalicelib.domain.documents import Document, publicly_identified
@@ -30,6 +31,7 @@ from chalicelib.domain.signatures import (
 from chalicelib.services.documents import Download, document_not_found, presigned_download
 from chalicelib.services.ports import BlobStore, Clock, ProcessRepository, Signer, VerificationKey
 from chalicelib.services.processes import Actor, Processes
+from chalicelib.services.registry import Registry
 
 MAX_SIGNER_NAME = 150
 MAX_SIGNER_ROLE = 100
@@ -59,6 +61,8 @@ class Authenticity:
     process: Process
     document: Document
     public: bool
+    # The names of the agencies and units in the signatures (ids the registry no longer knows: absent).
+    structure_names: Mapping[str, str] = field(default_factory=dict)
 
 
 class Signatures:
@@ -69,6 +73,7 @@ class Signatures:
         signer: Signer,
         blobs: BlobStore,
         *,
+        registry: Registry,
         clock: Clock,
         download_seconds: int = 300,
     ) -> None:
@@ -76,6 +81,7 @@ class Signatures:
         self._repository = repository
         self._signer = signer
         self._blobs = blobs
+        self._registry = registry
         self._clock = clock
         self._download_seconds = download_seconds
 
@@ -145,7 +151,10 @@ class Signatures:
             or (document.verification_code, document.crc) != (code, crc)
         ):
             raise NotFound(NOT_FOUND_DETAIL)
-        return Authenticity(process, document, publicly_identified(process, document))
+        ids = {i for s in document.signatures for i in (s.record.agency_id, s.record.unit_id)}
+        found = {i: self._registry.find(i) for i in sorted(ids)}
+        names = {i: structure.name for i, structure in found.items() if structure is not None}
+        return Authenticity(process, document, publicly_identified(process, document), names)
 
     def public_content(self, code: str, crc: str) -> Download:
         """A presigned GET of the content, for anyone holding the code and CRC, only while the

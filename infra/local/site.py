@@ -4,7 +4,8 @@ built site's files and forwards `/publico/*` to the API.
 - files come from the build folder (infra/site.py), each with the Cache-Control and Content-Type the
   build recorded in `cache-control.json` and the security headers of the template's response
   headers policy (infra/resources.py: SITE_SECURITY_HEADERS);
-- text is gzip-compressed when the browser accepts it, as CloudFront's automatic compression does;
+- text (the API's JSON too) is gzip-compressed when the browser accepts it, as CloudFront's
+  automatic compression does;
 - an unknown path answers 404.html with status 404 (CloudFront's custom error response);
 - `/publico/...` is passed to the API unchanged (method, query, body, the headers that matter) and
   its answer returned unchanged.
@@ -25,7 +26,8 @@ from urllib.parse import urlsplit
 from infra.resources import SITE_SECURITY_HEADERS
 
 API_PREFIX = "/publico/"
-COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
+COMPRESSIBLE = ("text/", "application/javascript", "application/json", "application/problem+json")
+MIN_COMPRESSED = 1000  # CloudFront compresses answers of 1,000 bytes or more
 # Headers a browser sends that the API reads; the rest (cookies included) stay behind, as in the
 # template's origin request policy.
 FORWARDED_REQUEST_HEADERS = ("accept", "accept-language", "content-type", "if-none-match", "x-correlation-id")
@@ -83,15 +85,21 @@ def make_site_server(root: Path, api_url: str, host: str, port: int) -> Threadin
 
         def _file(self, path: str) -> int:
             status, body, headers = files.find(path)
-            headers = {**headers, **SITE_SECURITY_HEADERS}
-            accepts_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
-            if accepts_gzip and headers.get("Content-Type", "").startswith(COMPRESSIBLE):
-                body = gzip.compress(body, 6, mtime=0)
-                headers["Content-Encoding"] = "gzip"
-                headers["Vary"] = "Accept-Encoding"
-            headers["Content-Length"] = str(len(body))
+            body, headers = self._compressed(body, {**headers, **SITE_SECURITY_HEADERS})
             self._send(status, body if self.command == "GET" else b"", headers)
             return status
+
+        def _compressed(self, body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+            content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+            if (
+                "gzip" in self.headers.get("Accept-Encoding", "")
+                and content_type.startswith(COMPRESSIBLE)
+                and len(body) >= MIN_COMPRESSED
+                and not any(k.lower() == "content-encoding" for k in headers)
+            ):
+                body = gzip.compress(body, 6, mtime=0)
+                headers = {**headers, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+            return body, {**headers, "Content-Length": str(len(body))}
 
         def _proxy(self) -> int:
             length = int(self.headers.get("Content-Length") or 0)
@@ -111,7 +119,7 @@ def make_site_server(root: Path, api_url: str, host: str, port: int) -> Threadin
                 headers = {}
             finally:
                 connection.close()
-            headers["Content-Length"] = str(len(data))
+            data, headers = self._compressed(data, headers)
             self._send(status, data if self.command != "HEAD" else b"", headers)
             return status
 

@@ -126,7 +126,7 @@ function showDocument(data) {
         "div",
         { class: "card-content" },
         h("p", { class: "signatario" }, s.signatario),
-        h("dl", { class: "dados compacto" }, field("Cargo", s.cargo), field("Órgão", s.orgao), field("Unidade", s.unidade), field("Assinado em", dateTime(s.assinadoEm))),
+        h("dl", { class: "dados compacto" }, field("Cargo", s.cargo), field("Órgão", s.orgaoNome || s.orgao), field("Unidade", s.unidadeNome || s.unidade), field("Assinado em", dateTime(s.assinadoEm))),
       ),
     ),
   );

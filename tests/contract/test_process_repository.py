@@ -94,7 +94,7 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
     processes = Processes(repository, registry, clock)
     blobs = StubBlobs()
     documents = Documents(processes, repository, DynamoUploadRepository(), blobs, clock=clock)  # type: ignore[arg-type]
-    signatures = Signatures(processes, repository, StubSigner(), blobs, clock=clock)  # type: ignore[arg-type]
+    signatures = Signatures(processes, repository, StubSigner(), blobs, registry=registry, clock=clock)  # type: ignore[arg-type]
     return World(repository, processes, documents, signatures)
 
 

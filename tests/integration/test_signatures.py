@@ -294,7 +294,11 @@ def test_authenticity_answers_and_openssl_verifies_the_stamp_with_the_published_
     dynamodb_calls.clear()
     found = lookup(api, code, crc.lower())  # no credential; the CRC in either case
     assert found.status_code == 200, found.body
-    assert dict(dynamodb_calls) == {"GetItem": 1, "Query": 1}  # the key, then the process as it is now
+    # The key (GetItem), then the process as it is now (Query), and the signers' agency and unit names
+    # from the registry, which caches them (a GetItem for each one it does not hold yet).
+    assert set(dynamodb_calls) == {"GetItem", "Query"}
+    assert dynamodb_calls["Query"] == 1
+    assert 1 <= dynamodb_calls["GetItem"] <= 3
     assert found.lower_headers["cache-control"] == "no-store"
     answer = found.json
     assert {k: v for k, v in answer.items() if k != "assinaturas"} == {
@@ -314,7 +318,17 @@ def test_authenticity_answers_and_openssl_verifies_the_stamp_with_the_published_
         "chaves": "/publico/chaves",
     }
     public = [{k: v for k, v in s.items() if k != "usuario"} for s in signed["assinaturas"]]
-    assert answer["assinaturas"] == public  # who, as what, when; never the X-Usuario
+    shown = [
+        {k: v for k, v in s.items() if k not in ("orgaoNome", "unidadeNome")} for s in answer["assinaturas"]
+    ]
+    assert shown == public  # who, as what, when; never the X-Usuario
+    # ...and where, by name, for people (the signed record names the agency and unit by id)
+    registry = bootstrap.services().registry
+    for signature in answer["assinaturas"]:
+        assert signature["orgaoNome"] == "Ministério da Saúde"
+        unit = registry.find(signature["unidade"])
+        assert unit is not None
+        assert signature["unidadeNome"] == unit.name
 
     keys = api.call("GET", "/publico/chaves")
     assert keys.status_code == 200, keys.body

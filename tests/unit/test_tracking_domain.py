@@ -4,6 +4,7 @@ redelivered events converge, and the notification windows movements are stamped 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -199,6 +200,29 @@ def test_parts_merged_in_any_order_give_the_same_record_and_count_a_shared_movem
     assert one.current is not None
     assert one.current.agency == INSS
     assert len(one.movements) == 3
+
+
+def test_an_imported_copy_naming_the_senders_units_otherwise_does_not_repeat_their_movements() -> None:
+    """The bus carries the sender's units by name; the receiver's registry does not know them by that
+    name, so its part labels them differently. A send to two units at once is two movements."""
+    sent_history = (entry(1, 0), entry(2, 5, "101", "02"), entry(3, 5, "102", "02"))
+    sent = part_from_copy(process(AccessLevel.PUBLICO), sent_history, agency=MS, unit_label=labels,
+                          restricted_opt_in=False)  # fmt: skip
+    by_name = {"101": "Protocolo Central", "102": "Divisão de Atendimento"}
+    imported = (*sent_history, entry(4, 30, "900", "04"))
+    received = part_from_copy(process(AccessLevel.PUBLICO, agency_id="200"), imported, agency=INSS,
+                              unit_label=lambda u: by_name.get(u, u), restricted_opt_in=False)  # fmt: skip
+    for record in (PublicRecord(NUP).with_part(sent).with_part(received),
+                   PublicRecord(NUP).with_part(received).with_part(sent)):  # fmt: skip
+        shown = sorted((m.at - T0, m.unit, m.operation) for m in record.movements)
+        assert shown == [
+            (timedelta(0), "PROT", "05"),
+            (timedelta(minutes=5), "DIV", "02"),
+            (timedelta(minutes=5), "PROT", "02"),
+            (timedelta(minutes=30), "900", "04"),
+        ]
+    also_sent = replace(received, movements=(*received.movements, received.movements[1]))
+    assert len(PublicRecord(NUP).with_part(sent).with_part(also_sent).movements) == 5  # a third envio
 
 
 def test_a_process_turning_secret_at_its_newest_holder_hides_the_whole_nup() -> None:

@@ -28,7 +28,9 @@ export async function request(path, { method = "GET", body, signal, timeout = TI
   const onAbort = () => controller.abort();
   signal?.addEventListener("abort", onAbort);
   try {
-    const init = { method, signal: controller.signal, headers: { Accept: "application/json" } };
+    // "no-cache": the browser revalidates its copy (a 304 costs a few bytes), so a person who opens a
+    // notice's link sees the movement it announces, not the page they saw a minute before.
+    const init = { method, signal: controller.signal, cache: "no-cache", headers: { Accept: "application/json" } };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
