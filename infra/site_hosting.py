@@ -9,6 +9,7 @@ forwarding. The site's files are uploaded by `python -m infra.site publish` (doc
 
 from __future__ import annotations
 
+from infra.buckets import bucket_policy, private_bucket
 from infra.cfn import Json, get_att, ref, sub
 from infra.resources import SITE_API_PATH, SITE_SECURITY_HEADERS, Stack
 
@@ -84,63 +85,28 @@ def site_resources(stack: Stack, stage: str, rest_api: str) -> dict[str, Json]:
     distribution_arn = sub(
         f"arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{SITE_DISTRIBUTION}}}"
     )
+    old_versions = {
+        "Id": "old-site-versions",
+        "Status": "Enabled",
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+    }
     return {
         SITE_BUCKET: {
             "Type": "AWS::S3::Bucket",
-            "Properties": {
-                "BucketName": name,
-                "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [
-                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                    ]
-                },
-                # Versions let an operator put back the previous site; they expire after 30 days.
-                "VersioningConfiguration": {"Status": "Enabled"},
-                "LifecycleConfiguration": {
-                    "Rules": [
-                        {
-                            "Id": "old-site-versions",
-                            "Status": "Enabled",
-                            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
-                        }
-                    ]
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "IgnorePublicAcls": True,
-                    "RestrictPublicBuckets": True,
-                },
-            },
+            # Versions let an operator put back the previous site; they expire after 30 days.
+            "Properties": private_bucket(name, [old_versions]),
         },
-        f"{SITE_BUCKET}Policy": {
-            "Type": "AWS::S3::BucketPolicy",
-            "Properties": {
-                "Bucket": ref(SITE_BUCKET),
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "TlsOnly",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [get_att(SITE_BUCKET, "Arn"), sub(f"${{{SITE_BUCKET}.Arn}}/*")],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        },
-                        {
-                            "Sid": "ThisDistributionReads",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "cloudfront.amazonaws.com"},
-                            "Action": "s3:GetObject",
-                            "Resource": sub(f"${{{SITE_BUCKET}.Arn}}/*"),
-                            "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
-                        },
-                    ],
-                },
+        f"{SITE_BUCKET}Policy": bucket_policy(
+            SITE_BUCKET,
+            {
+                "Sid": "ThisDistributionReads",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": sub(f"${{{SITE_BUCKET}.Arn}}/*"),
+                "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
             },
-        },
+        ),
         SITE_ORIGIN_ACCESS: {
             "Type": "AWS::CloudFront::OriginAccessControl",
             "Properties": {

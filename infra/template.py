@@ -33,6 +33,7 @@ from pathlib import Path
 from chalicelib import config
 from chalicelib.api import problems
 from chalicelib.api.problems import ProblemType
+from infra.buckets import bucket_policy, private_bucket
 from infra.cfn import Json, arn_of, get_att, ref, sub
 from infra.chalice_app import ChaliceApp, Function, read_app
 from infra.iam import functions_policy
@@ -202,57 +203,20 @@ def stream_failure_resources(stack: Stack, stage: str, table: Table) -> dict[str
 
 
 def bucket_resources(stack: Stack, stage: str, bucket: Bucket) -> dict[str, Json]:
+    # Multipart uploads that were started and never completed cost storage: drop them.
+    abandoned = {
+        "Id": "abandoned-multipart-uploads",
+        "Status": "Enabled",
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2},
+    }
     return {
         bucket.logical_id: {
             "Type": "AWS::S3::Bucket",
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "BucketName": stack.name(stage, bucket.suffix),
-                "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [
-                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                    ]
-                },
-                "VersioningConfiguration": {"Status": "Enabled"},
-                # Multipart uploads that were started and never completed cost storage: drop them.
-                "LifecycleConfiguration": {
-                    "Rules": [
-                        {
-                            "Id": "abandoned-multipart-uploads",
-                            "Status": "Enabled",
-                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2},
-                        }
-                    ]
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "IgnorePublicAcls": True,
-                    "RestrictPublicBuckets": True,
-                },
-            },
+            "Properties": private_bucket(stack.name(stage, bucket.suffix), [abandoned]),
         },
-        f"{bucket.logical_id}Policy": {
-            "Type": "AWS::S3::BucketPolicy",
-            "Properties": {
-                "Bucket": ref(bucket.logical_id),
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "TlsOnly",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [arn_of(bucket.logical_id), sub(f"${{{bucket.logical_id}.Arn}}/*")],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
-                    ],
-                },
-            },
-        },
+        f"{bucket.logical_id}Policy": bucket_policy(bucket.logical_id),
     }
 
 

@@ -34,6 +34,7 @@ from chalicelib.domain.structures import Structure
 from chalicelib.services.documents import DocumentInput
 from chalicelib.services.ports import PresignedRequest
 from chalicelib.services.processes import Actor
+from chalicelib.services.signatures import SignRequest
 
 HOSTED_SCOPES = frozenset({Scope.PROCESSOS, Scope.BARRAMENTO, Scope.ADMIN})
 # An agency with its own system: the bus, and its records to the public base (Protocolo Integrado,
@@ -140,6 +141,8 @@ DEMO: tuple[DemoAgency, ...] = (
 class SeededDemo:
     credentials: list[DemoCredential]
     public_nup: str  # the MGI's público demo process: the one a citizen looks up and follows
+    # Its signed PDF's código verificador and CRC: what a citizen types on the authenticity page.
+    document_codes: tuple[str, str]
 
 
 def seed(services: Services, demo: tuple[DemoAgency, ...] = DEMO) -> SeededDemo:
@@ -164,24 +167,26 @@ def seed(services: Services, demo: tuple[DemoAgency, ...] = DEMO) -> SeededDemo:
     for entry in demo:  # before any trâmite: the worker imports and closes only for hosted agencies
         if entry.hosted:
             services.hosted.set_hosted(entry.agency.id, True)
-    nup = seed_process(services)
+    nup, codes = seed_process(services)
     inss = next(c for c in credentials if c.acronym == "INSS")
     seed_tramite(services, Caller(inss.agency_id, inss.client_id, BUS_SCOPES))
     seed_hosted_send(services, nup)
-    return SeededDemo(credentials, nup)
+    return SeededDemo(credentials, nup, codes)
 
 
 MGI_DEMO_ACTOR = Actor("1001", "demonstracao")
 MGI_DEMO_UNIT = "1003"  # SEGES/MGI, where seed_process leaves the process open
+MGI_DEMO_SIGNER = ("Ana Beatriz Lima", "Chefe da Divisão de Protocolo")
 MGI_DEMO_FILE = (
     "pedido-e-sic.pdf",
     b"%PDF-1.4\n% Pedido de informacao sobre contratos de TI (demonstracao)\n%%EOF\n",
 )
 
 
-def seed_process(services: Services) -> str:
+def seed_process(services: Services) -> tuple[str, tuple[str, str]]:
     """A public process of the MGI, opened at its protocol with the request as an external PDF (so it
-    can travel: a process sent through the bus needs at least one document) and sent to SEGES."""
+    can travel: a process sent through the bus needs at least one document), signed by the protocol's
+    head, and sent to SEGES. Returns the NUP and the signed PDF's código verificador and CRC."""
     actor = MGI_DEMO_ACTOR
     metadata = Metadata(
         process_type="Acesso à Informação: Demanda do e-SIC",
@@ -191,10 +196,11 @@ def seed_process(services: Services) -> str:
     )
     process = services.processes.create(actor, "1002", metadata)
     add_external_pdf(services, actor, process.nup, "1002", MGI_DEMO_FILE)
+    signed = services.signatures.sign(actor, process.nup, 1, SignRequest("1002", *MGI_DEMO_SIGNER))
     services.processes.send(
         actor, process.nup, from_unit="1002", to_units=[MGI_DEMO_UNIT], keep_open=False, return_by=None
     )
-    return process.nup
+    return process.nup, (signed.verification_code or "", signed.crc or "")
 
 
 def add_external_pdf(

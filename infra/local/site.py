@@ -75,6 +75,7 @@ def make_site_server(root: Path, api_url: str, host: str, port: int) -> Threadin
             elif self.command in ("GET", "HEAD"):
                 status = self._file(path)
             else:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))  # not the next request's start
                 status = 405
                 self._send(405, b"", {"Allow": "GET, HEAD", "Content-Length": "0"})
             elapsed = (time.perf_counter() - started) * 1000

@@ -102,6 +102,7 @@ class LocalStack:
         self._exit = ExitStack()
         self.credentials: list[DemoCredential] = []
         self.public_nup = ""
+        self.document_codes = ("", "")
         self.worker: Worker | None = None
 
     # start-up
@@ -127,6 +128,7 @@ class LocalStack:
         bootstrap.reset()
         demo = seed(bootstrap.services())
         self.credentials, self.public_nup = demo.credentials, demo.public_nup
+        self.document_codes = demo.document_codes
         state.write_json(state.CREDENTIALS_FILE, [c.as_json() for c in self.credentials])
 
         self.worker = Worker.for_stack(
@@ -173,6 +175,7 @@ class LocalStack:
                 "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "environment": resources_env,
                 "demo_nup": self.public_nup,
+                "demo_document": {"codigo": self.document_codes[0], "crc": self.document_codes[1]},
             },
         )
         self._exit.callback(state.remove_stack_file)
@@ -229,6 +232,7 @@ class LocalStack:
             )
             lines.append(f"        TOKEN_{c.acronym}={c.token}")
         first = self.credentials[0] if self.credentials else None
+        code, crc = self.document_codes
         lines += ["", "Try:"]
         if first is not None:
             lines.append(f"  export TOKEN={first.token}   # {first.acronym}")
@@ -239,6 +243,8 @@ class LocalStack:
             "",
             "Public tracking: the MGI's demo process, as a citizen sees it on the site",
             f"  {self.site_url}/?nup={self.public_nup}",
+            "and its signed PDF's authenticity (código verificador and CRC)",
+            f"  {self.site_url}/autenticidade.html?codigo={code}&crc={crc}",
             "or through the API (no token)",
             f"  curl {self.api_url}/publico/processos/{self.public_nup}",
             f"  curl -X POST -H 'Content-Type: application/json' {self.api_url}/publico/acompanhamentos \\",

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.guides import DOCS, run_guide, shell_blocks
-from tests.e2e.test_local_stack import RunningStack, start_stack
+from tests.e2e.test_local_stack import RunningStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local-stack")]
 GUIDE = DOCS / "API.md"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(tmp_path_factory.mktemp("api-guide"))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def test_the_guide_runs_end_to_end(stack: RunningStack, tmp_path: Path) -> None:

@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,22 +29,13 @@ import pytest
 
 from chalicelib.domain.documents import blob_key
 from infra.local.state import STACK_FILE
-from tests.e2e.test_local_stack import RunningStack, get, start_stack
+from tests.e2e.test_local_stack import RunningStack, get
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local-stack")]
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "docs" / "examples" / "bus_client.py"
 INSS_UNIT, MS_UNIT = "3002", "2002"
 IMPORT_TIMEOUT = 30.0  # the platform imports a trâmite addressed to the MS within a second or two
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(tmp_path_factory.mktemp("bus-client"))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,15 +156,6 @@ def get(url: str, token: str | None = None, timeout: float = 10) -> Reply:
             )
     except urllib.error.HTTPError as error:
         return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(tmp_path_factory.mktemp("local-stack"))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def assert_problem(reply: Reply, status: int, slug: str) -> None:

@@ -8,11 +8,10 @@ The local stack's digest window is 10 s, so a notice arrives within about 20 s o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.test_local_stack import RunningStack, get, start_stack
+from tests.e2e.test_local_stack import RunningStack, get
 from tests.e2e.tracking import (
     DEMO_INTERESTED,
     call,
@@ -28,15 +27,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local-stack")]
 
 CITIZEN = "cidada.demo@example.com"
 WITNESS = "testemunha.demo@example.com"  # follows along and stays: proves the last notice went out
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(tmp_path_factory.mktemp("public-tracking"))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def follow(stack: RunningStack, nup: str, address: str) -> None:

@@ -11,6 +11,7 @@ The browser runs in Tokyo's time zone: dates on the page must be Brasília's wha
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 import time
@@ -25,7 +26,7 @@ import pytest
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.nup import Nup, check_digits_21, parse_nup
 from tests.e2e.browser import ROOT, Guard, focus_is_visible, launch, origin, require_playwright, screenshots
-from tests.e2e.test_local_stack import RunningStack, get, start_stack
+from tests.e2e.test_local_stack import RunningStack, get
 from tests.e2e.tracking import (
     DEMO_INTERESTED,
     call,
@@ -48,15 +49,6 @@ UNKNOWN_NUP = Nup.issue("99999", 424242, 2024)  # valid check digits, never issu
 API_TIMEOUT_MS = 15_000
 SETTLE_TIMEOUT = 30.0
 SETTLE_QUIET = 3.0  # seconds without a change to the public record
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(tmp_path_factory.mktemp("site"))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -602,6 +594,20 @@ def python_verdict(text: str) -> dict[str, Any]:
     except InvalidInput as error:
         return {"ok": False, "detail": error.detail}
     return {"ok": True, "digits": parsed.digits, "masked": parsed.masked}
+
+
+def test_the_demo_documents_authenticity_link_printed_by_make_run(page: Page, stack: RunningStack) -> None:
+    """The console prints the demo PDF's authenticity address: a person opening it sees who signed."""
+    described = json.loads((stack.local_dir / "stack.json").read_text(encoding="utf-8"))
+    codes = described["demo_document"]
+    assert codes["codigo"]
+    assert codes["codigo"] in stack.output()  # printed, in the very address below
+    page.goto(f"/autenticidade.html?codigo={codes['codigo']}&crc={codes['crc']}")
+    expect(page.get_by_role("heading", level=2, name="Documento autêntico")).to_be_visible()
+    result = page.locator("#resultado")
+    expect(result).to_contain_text("Ana Beatriz Lima")
+    expect(result).to_contain_text("Ministério da Gestão e da Inovação em Serviços Públicos")
+    expect(page.get_by_role("button", name="Abrir o conteúdo")).to_be_visible()
 
 
 def test_the_browser_validates_nups_exactly_as_the_api(page: Page) -> None:

@@ -1,0 +1,48 @@
+"""What every bucket of the stack has, whatever it holds: no public access, encryption at rest, the
+owner owning every object, versions, and a policy refusing any request not made over TLS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.cfn import Json, arn_of, ref, sub
+
+
+def private_bucket(name: str, lifecycle_rules: list[Json]) -> Json:
+    """The Properties of a private, encrypted, versioned bucket."""
+    return {
+        "BucketName": name,
+        "BucketEncryption": {
+            "ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}},
+            ]
+        },
+        "VersioningConfiguration": {"Status": "Enabled"},
+        "LifecycleConfiguration": {"Rules": lifecycle_rules},
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        },
+    }
+
+
+def bucket_policy(logical_id: str, *statements: dict[str, Any]) -> Json:
+    """The bucket's policy: TLS only, then `statements`."""
+    tls_only = {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn_of(logical_id), sub(f"${{{logical_id}.Arn}}/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    return {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": ref(logical_id),
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [tls_only, *statements]},
+        },
+    }
