@@ -11,7 +11,7 @@ STAGE ?= prod
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt infra/setup.sh
+$(STAMP): requirements.txt requirements-dev.txt requirements-checkov.txt infra/setup.sh
 	@bash infra/setup.sh python
 	@touch $@
 

@@ -50,6 +50,10 @@ OBJECT_ACTIONS = (
     "s3:PutObject",
 )
 SIGNING_ACTIONS = ("kms:GetPublicKey", "kms:Sign")
+# Everything at rest is encrypted with the data key (infra/data_key.py): reading a queue's messages,
+# an object or a stream needs Decrypt; sending a message or writing an object (presigned PUTs are
+# made with the functions' credentials) needs GenerateDataKey.
+DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
 TRACE_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 
@@ -65,6 +69,7 @@ def functions_policy(
     consumed_queues: list[str],
     indexed_tables: list[str],
     mail_sender: Json,
+    data_key: str,
     xray: bool,
     consumed_streams: list[str] | None = None,
     stream_failure_queues: list[str] | None = None,
@@ -74,7 +79,8 @@ def functions_policy(
     `consumed_queues`: logical ids of the queues a function of the app consumes; `indexed_tables`:
     logical ids of the tables with secondary indexes; `mail_sender`: the sender address (a Ref);
     `consumed_streams`: logical ids of the tables whose stream a function consumes;
-    `stream_failure_queues`: logical ids of those consumers' on-failure queues.
+    `stream_failure_queues`: logical ids of those consumers' on-failure queues; `data_key`: the
+    logical id of the key everything at rest is encrypted with.
     """
     statements = [
         _statement("Logs", LOG_ACTIONS, [regional_arn("logs", "log-group:/aws/lambda/*")]),
@@ -131,6 +137,7 @@ def functions_policy(
         statements.append(
             _statement("Signing", SIGNING_ACTIONS, [get_att(k.logical_id, "Arn") for k in stack.keys])
         )
+    statements.append(_statement("DataKey", DATA_KEY_ACTIONS, [get_att(data_key, "Arn")]))
     if xray:
         # X-Ray has no resource-level permissions.
         statements.append(_statement("Tracing", TRACE_ACTIONS, ["*"]))

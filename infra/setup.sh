@@ -36,6 +36,13 @@ python_setup() {
   .venv/bin/python -m pip install -q --disable-pip-version-check "pip<26.3"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
   .venv/bin/python -m pip check >/dev/null || die "pip check found broken requirements: run .venv/bin/pip check"
+  # checkov (the template's security checks) pins what chalice and moto also pin: its own venv.
+  if [ ! -x .venv-checkov/bin/checkov ] || [ requirements-checkov.txt -nt .venv-checkov/.installed ]; then
+    say "installing checkov into .venv-checkov"
+    "$py" -m venv .venv-checkov
+    .venv-checkov/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
+    touch .venv-checkov/.installed
+  fi
 }
 
 node_setup() {

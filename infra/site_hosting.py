@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from infra.buckets import bucket_policy, private_bucket
 from infra.cfn import Json, get_att, ref, sub
+from infra.data_key import DATA_KEY
 from infra.resources import SITE_API_PATH, SITE_SECURITY_HEADERS, Stack
 
 SITE_BUCKET = "SiteBucket"
@@ -94,7 +95,7 @@ def site_resources(stack: Stack, stage: str, rest_api: str) -> dict[str, Json]:
         SITE_BUCKET: {
             "Type": "AWS::S3::Bucket",
             # Versions let an operator put back the previous site; they expire after 30 days.
-            "Properties": private_bucket(name, [old_versions]),
+            "Properties": private_bucket(name, [old_versions], get_att(DATA_KEY, "Arn")),
         },
         f"{SITE_BUCKET}Policy": bucket_policy(
             SITE_BUCKET,

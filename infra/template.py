@@ -36,6 +36,7 @@ from chalicelib.api.problems import ProblemType
 from infra.buckets import bucket_policy, private_bucket
 from infra.cfn import Json, arn_of, get_att, ref, sub
 from infra.chalice_app import ChaliceApp, Function, read_app
+from infra.data_key import DATA_KEY, data_key_resources, queue_encryption, table_encryption
 from infra.iam import functions_policy
 from infra.resources import STACK, Bucket, Queue, SigningKey, Stack, Table, key_schema
 from infra.site_hosting import SITE_URL, site_outputs, site_resources, site_url_parameter
@@ -96,7 +97,7 @@ def table_resource(stack: Stack, stage: str, table: Table) -> Json:
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": attributes,
         "KeySchema": keys,
-        "SSESpecification": {"SSEEnabled": True},
+        "SSESpecification": table_encryption(),
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "DeletionProtectionEnabled": True,
     }
@@ -125,7 +126,7 @@ def queue_resources(stack: Stack, stage: str, queue: Queue) -> dict[str, Json]:
                 "QueueName": stack.name(stage, queue.suffix),
                 "VisibilityTimeout": queue.visibility_timeout,
                 "MessageRetentionPeriod": queue.retention_seconds,
-                "SqsManagedSseEnabled": True,
+                **queue_encryption(),
                 "RedrivePolicy": {
                     "deadLetterTargetArn": get_att(dlq_id(queue), "Arn"),
                     "maxReceiveCount": queue.max_receive_count,
@@ -139,7 +140,7 @@ def queue_resources(stack: Stack, stage: str, queue: Queue) -> dict[str, Json]:
             "Properties": {
                 "QueueName": stack.dlq_name(stage, queue),
                 "MessageRetentionPeriod": queue.dlq_retention_seconds,
-                "SqsManagedSseEnabled": True,
+                **queue_encryption(),
             },
         },
         dlq_alarm_id(queue): nonempty_queue_alarm(
@@ -185,7 +186,7 @@ def stream_failure_resources(stack: Stack, stage: str, table: Table) -> dict[str
             "Properties": {
                 "QueueName": name,
                 "MessageRetentionPeriod": table.stream_dlq_retention_seconds,
-                "SqsManagedSseEnabled": True,
+                **queue_encryption(),
             },
         },
         stream_dlq_alarm_id(table): nonempty_queue_alarm(
@@ -214,7 +215,9 @@ def bucket_resources(stack: Stack, stage: str, bucket: Bucket) -> dict[str, Json
             "Type": "AWS::S3::Bucket",
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
-            "Properties": private_bucket(stack.name(stage, bucket.suffix), [abandoned]),
+            "Properties": private_bucket(
+                stack.name(stage, bucket.suffix), [abandoned], get_att(DATA_KEY, "Arn")
+            ),
         },
         f"{bucket.logical_id}Policy": bucket_policy(bucket.logical_id),
     }
@@ -268,7 +271,7 @@ def mail_resources(stack: Stack, stage: str) -> dict[str, Json]:
             "Type": "AWS::SNS::Topic",
             "Properties": {
                 "TopicName": stack.name(stage, "correio-eventos"),
-                "KmsMasterKeyId": "alias/aws/sns",
+                "KmsMasterKeyId": ref(DATA_KEY),  # SES may publish to it (infra/data_key.py)
             },
         },
         f"{MAIL_EVENTS_TOPIC}Policy": {
@@ -447,6 +450,7 @@ def stack_resources(stack: Stack, stage: str) -> dict[str, Json]:
         resources.update(bucket_resources(stack, stage, bucket))
     for key in stack.keys:
         resources.update(key_resources(stack, stage, key))
+    resources.update(data_key_resources(stack, stage))
     resources.update(mail_resources(stack, stage))
     return resources
 
@@ -502,6 +506,7 @@ def function_overrides(stack: Stack, stage: str, app: ChaliceApp) -> dict[str, J
         stream_failure_queues=[stream_dlq_id(t) for t in stream_consumers.values()],
         indexed_tables=[t.logical_id for t in stack.tables if key_schema(t)[2]],
         mail_sender=ref(MAIL_SENDER),
+        data_key=DATA_KEY,
         xray=app.xray,
     )
     for role in app.roles:
@@ -537,7 +542,12 @@ def merge_template(stage: str, app: ChaliceApp, stack: Stack = STACK) -> Json:
     resources.update(function_overrides(stack, stage, app))
     outputs = stack_outputs(stack)
     if app.rest_api is not None:
-        resources[app.rest_api] = {"Properties": {"DefinitionBody": {GATEWAY_RESPONSES: gateway_responses()}}}
+        resources[app.rest_api] = {
+            "Properties": {
+                "DefinitionBody": {GATEWAY_RESPONSES: gateway_responses()},
+                "TracingEnabled": True,  # X-Ray from API Gateway on, so a trace starts at the edge
+            }
+        }
         resources.update(site_resources(stack, stage, app.rest_api))
         outputs.update(site_outputs())
     return {
