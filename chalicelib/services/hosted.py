@@ -84,7 +84,7 @@ class HostedBus:
         return self._limits(agency_id)
 
     def set_hosted(self, agency_id: str, hosted: bool) -> HostingProfile:
-        """The operator's switch (infra/ops.py): the platform imports and closes this agency's trâmites."""
+        """The operator's switch (infra/ops/): the platform imports and closes this agency's trâmites."""
         if self._registry.find(agency_id) is None:
             raise InvalidInput(
                 "Órgão desconhecido.", [FieldError("orgao", f"{agency_id} não está no registro")]

@@ -1,11 +1,19 @@
-"""Operator CLI: the Repositório de Estruturas and agency API credentials.
+"""Operator CLI: the Repositório de Estruturas, agency API credentials, and day-two work on the
+queues, the bus and the processes.
 
     python -m infra.ops --local agency add --name "Ministério da Saúde" --sigla MS
     python -m infra.ops --stage prod --profile pen-prod \
         token issue --agency 100 --name "SEI" --scopes processos
+    python -m infra.ops --local queues
+    python -m infra.ops --local dlq show barramento
+    python -m infra.ops --local tramites stuck --older-than 2h
+    python -m infra.ops --local process export 10001.000001/2026-45 --agency 1001 --out h.jsonl
+    python -m infra.ops receipt verify recibo.json --api https://api.example.gov.br
 
 It drives the same services as the API (chalicelib.bootstrap.build), against the local stack
 (--local reads .local/stack.json), any endpoint (--endpoint), or AWS (--stage/--profile/--region).
+Exit status: 0 done, 1 a check failed (a broken history chain, a receipt that does not verify),
+2 the operator's mistake or a refusal (printed without a traceback).
 """
 
 from __future__ import annotations
@@ -27,11 +35,14 @@ from chalicelib.domain.credentials import parse_scopes
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.structures import Structure
 from chalicelib.services.ports import StructureQuery
+from infra.ops import processes as ops_processes
+from infra.ops import queues as ops_queues
+from infra.ops import receipts as ops_receipts
+from infra.ops import tramites as ops_tramites
+from infra.ops.console import CheckFailed, OpsError
 from infra.resources import STACK
 
-
-class OpsError(Exception):
-    """A mistake of the operator's: printed without a traceback, exit status 2."""
+__all__ = ["CheckFailed", "OpsError", "main", "parser", "run"]
 
 
 def _yes_no(value: Any) -> Any:
@@ -172,7 +183,20 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> None:
     from chalicelib.bootstrap import build
 
-    services = build(_settings(args))
+    if args.group == "receipt":  # offline: no stack needed
+        ops_receipts.run(args)
+        return
+    settings = _settings(args)
+    if args.group in {"queues", "dlq"}:
+        ops_queues.run(args, settings)
+        return
+    services = build(settings)
+    if args.group == "tramites":
+        ops_tramites.run(args, services)
+        return
+    if args.group == "process":
+        ops_processes.run(args, services)
+        return
     registry, credentials = services.registry, services.credentials
     command = (args.group, args.action)
     if command == ("structure", "list"):
@@ -323,6 +347,11 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("client_id")
     revoke.add_argument("--reason")
     token.add_parser("list").add_argument("--agency", required=True)
+
+    ops_queues.add_parsers(groups)
+    ops_tramites.add_parsers(groups)
+    ops_processes.add_parsers(groups)
+    ops_receipts.add_parsers(groups)
     return root
 
 
@@ -337,13 +366,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OpsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except CheckFailed as failed:  # the report is printed already
+        if str(failed):
+            print(f"error: {failed}", file=sys.stderr)
+        return 1
     except Exception as error:  # the local stack not running, AWS credentials missing...
         if type(error).__name__ in {"StackNotRunningError", "NoCredentialsError", "EndpointConnectionError"}:
             print(f"error: {error}", file=sys.stderr)
             return 2
         raise
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
