@@ -1,5 +1,5 @@
 """The data key: one customer-managed KMS key (symmetric, rotated every year by KMS) that encrypts
-what the stack keeps at rest — every table, queue, bucket and the mail events topic.
+what the stack keeps at rest — every table, queue, bucket and topic.
 
 A customer-managed key, rather than AWS's own, lets an operator see every use of it in CloudTrail,
 revoke access in one place, and let the AWS services that must read the data (SES and SNS delivering
@@ -48,6 +48,15 @@ def data_key_resources(stack: Stack, stage: str) -> dict[str, Json]:
                             "Sid": "MailEventsDelivery",
                             "Effect": "Allow",
                             "Principal": {"Service": ["ses.amazonaws.com", "sns.amazonaws.com"]},
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                            "Resource": "*",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}},
+                        },
+                        {
+                            # CloudWatch alarms publish to the encrypted alarms topic.
+                            "Sid": "AlarmsPublish",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
                             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                             "Resource": "*",
                             "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}},

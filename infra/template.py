@@ -38,6 +38,15 @@ from infra.cfn import Json, arn_of, get_att, ref, sub
 from infra.chalice_app import ChaliceApp, Function, read_app
 from infra.data_key import DATA_KEY, data_key_resources, queue_encryption, table_encryption
 from infra.iam import functions_policy
+from infra.monitoring import (
+    ALARM_EMAIL,
+    ALARMS_TOPIC,
+    DASHBOARD,
+    HAS_ALARM_EMAIL,
+    alarm_actions,
+    alarm_email_parameter,
+    monitoring_resources,
+)
 from infra.resources import STACK, Bucket, Queue, SigningKey, Stack, Table, key_schema
 from infra.site_hosting import SITE_URL, site_outputs, site_resources, site_url_parameter
 
@@ -47,8 +56,6 @@ STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")  # valid in every physical
 
 BATCH_FAILURES = "ReportBatchItemFailures"
 MAIL_SENDER = "MailSender"  # template parameter: the verified SES sender address
-ALARM_TOPIC = "AlarmTopicArn"  # template parameter: optional SNS topic for the alarms
-HAS_ALARM_TOPIC = "HasAlarmTopic"
 MAIL_CONFIGURATION_SET = "MailConfigurationSet"
 MAIL_EVENTS = "MailEventDestination"
 MAIL_EVENTS_TOPIC = "MailEventsTopic"
@@ -168,7 +175,7 @@ def nonempty_queue_alarm(queue_id: str, name: str, description: str) -> Json:
             "Threshold": 0,
             "ComparisonOperator": "GreaterThanThreshold",
             "TreatMissingData": "notBreaching",
-            "AlarmActions": {"Fn::If": [HAS_ALARM_TOPIC, [ref(ALARM_TOPIC)], ref("AWS::NoValue")]},
+            "AlarmActions": alarm_actions(),
         },
     }
 
@@ -527,6 +534,8 @@ def stack_outputs(stack: Stack) -> dict[str, Json]:
     outputs.update({f"{b.logical_id}Name": {"Value": ref(b.logical_id)} for b in stack.buckets})
     outputs.update({f"{k.logical_id}Arn": {"Value": get_att(k.logical_id, "Arn")} for k in stack.keys})
     outputs[f"{MAIL_CONFIGURATION_SET}Name"] = {"Value": ref(MAIL_CONFIGURATION_SET)}
+    outputs[f"{ALARMS_TOPIC}Arn"] = {"Value": ref(ALARMS_TOPIC)}
+    outputs[f"{DASHBOARD}Name"] = {"Value": ref(DASHBOARD)}
     return outputs
 
 
@@ -540,6 +549,7 @@ def merge_template(stage: str, app: ChaliceApp, stack: Stack = STACK) -> Json:
     check_stage(stage)
     resources = stack_resources(stack, stage)
     resources.update(function_overrides(stack, stage, app))
+    resources.update(monitoring_resources(stack, stage, app))
     outputs = stack_outputs(stack)
     if app.rest_api is not None:
         resources[app.rest_api] = {
@@ -559,13 +569,9 @@ def merge_template(stage: str, app: ChaliceApp, stack: Stack = STACK) -> Json:
                 "AllowedPattern": r"^[^@\s]+@[^@\s]+$",
             },
             SITE_URL: site_url_parameter(),
-            ALARM_TOPIC: {
-                "Type": "String",
-                "Default": "",
-                "Description": "SNS topic notified by the alarms (empty: alarms without actions)",
-            },
+            ALARM_EMAIL: alarm_email_parameter(),
         },
-        "Conditions": {HAS_ALARM_TOPIC: {"Fn::Not": [{"Fn::Equals": [ref(ALARM_TOPIC), ""]}]}},
+        "Conditions": {HAS_ALARM_EMAIL: {"Fn::Not": [{"Fn::Equals": [ref(ALARM_EMAIL), ""]}]}},
         "Resources": resources,
         "Outputs": outputs,
     }

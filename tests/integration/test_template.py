@@ -21,7 +21,7 @@ from chalice.package import TemplateDeepMerger
 from chalicelib import config
 from chalicelib.api import problems
 from chalicelib.store.models import TABLE_MODELS
-from infra import site_hosting, template
+from infra import monitoring, site_hosting, template
 from infra.chalice_app import ChaliceApp, read_app
 from infra.data_key import DATA_KEY
 from infra.resources import SITE_SECURITY_HEADERS, STACK, Bucket, Queue, SigningKey, Table, key_schema
@@ -189,7 +189,7 @@ def test_every_queue_has_a_dead_letter_queue_and_an_alarm_on_it(packaged: Packag
         a["Properties"]
         for a in packaged.of_type("AWS::CloudWatch::Alarm").values()
         if {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}
-        in a["Properties"]["Dimensions"]
+        in a["Properties"].get("Dimensions", [])
     ]
     assert len(alarms) == 1
     assert alarms[0]["MetricName"] == "ApproximateNumberOfMessagesVisible"
@@ -315,8 +315,8 @@ def test_the_functions_role_grants_only_what_the_code_uses(packaged: Packaged) -
 
 
 def test_everything_at_rest_is_encrypted_with_the_rotated_data_key(packaged: Packaged) -> None:
-    """Tables, queues, buckets and the mail events topic: one customer-managed key, rotated by KMS,
-    whose policy lets only SES and SNS (mail events) and CloudFront (the site) use it besides IAM."""
+    """Tables, queues, buckets and topics: one customer-managed key, rotated by KMS, whose policy lets
+    only SES and SNS (mail events), CloudWatch (alarms) and CloudFront (the site) use it besides IAM."""
     resources = packaged.resources
     key = resources[DATA_KEY]["Properties"]
     assert key["EnableKeyRotation"] is True
@@ -325,7 +325,12 @@ def test_everything_at_rest_is_encrypted_with_the_rotated_data_key(packaged: Pac
     for statement in key["KeyPolicy"]["Statement"]:
         named = statement["Principal"].get("Service", [])
         services.update([named] if isinstance(named, str) else named)
-    assert services == {"ses.amazonaws.com", "sns.amazonaws.com", "cloudfront.amazonaws.com"}
+    assert services == {
+        "ses.amazonaws.com",
+        "sns.amazonaws.com",
+        "cloudwatch.amazonaws.com",
+        "cloudfront.amazonaws.com",
+    }
     for name, table in packaged.of_type("AWS::DynamoDB::Table").items():
         assert table["Properties"]["SSESpecification"]["KMSMasterKeyId"] == DATA_KEY_REF, name
     for name, queue in packaged.of_type("AWS::SQS::Queue").items():
@@ -483,6 +488,47 @@ def test_the_site_is_a_private_bucket_behind_cloudfront_which_forwards_the_publi
     assert {"SiteBucketName", "SiteDistributionUrl"} <= set(outputs)
 
 
+def test_alarms_reach_the_alarms_topic_and_cover_every_function_the_api_and_mail(
+    packaged: Packaged,
+) -> None:
+    alarms = packaged.of_type("AWS::CloudWatch::Alarm")
+    topic = {"Ref": monitoring.ALARMS_TOPIC}
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [topic], name  # no alarm without an action
+        assert alarm["Properties"]["AlarmDescription"], name
+    watched = {
+        (p.get("MetricName"), json.dumps(p.get("Dimensions", [])))
+        for p in (a["Properties"] for a in alarms.values())
+    }
+    for function in packaged.functions():
+        for metric in ("Errors", "Throttles"):
+            assert (metric, json.dumps([{"Name": "FunctionName", "Value": {"Ref": function}}])) in watched
+    names = {a["Properties"].get("MetricName") for a in alarms.values()}
+    assert {"Reputation.BounceRate", "Reputation.ComplaintRate"} <= names
+    thresholds = {a["Properties"].get("MetricName"): a["Properties"]["Threshold"] for a in alarms.values()}
+    assert thresholds["Reputation.BounceRate"] == 0.05
+    assert thresholds["Reputation.ComplaintRate"] == 0.001
+    api = next(a["Properties"] for a in alarms.values() if "Metrics" in a["Properties"])
+    assert {m["MetricStat"]["Metric"]["MetricName"] for m in api["Metrics"] if "MetricStat" in m} == {
+        "5XXError",
+        "Count",
+    }
+    topic_resource = packaged.resources[monitoring.ALARMS_TOPIC]["Properties"]
+    assert topic_resource["KmsMasterKeyId"] == DATA_KEY_REF
+    subscription = packaged.resources[f"{monitoring.ALARMS_TOPIC}Email"]
+    assert subscription["Condition"] == monitoring.HAS_ALARM_EMAIL  # only when an address is given
+    assert monitoring.ALARM_EMAIL in packaged.template["Parameters"]
+
+    body = packaged.resources[monitoring.DASHBOARD]["Properties"]["DashboardBody"]["Fn::Sub"]
+    dashboard = json.loads(body)
+    text = json.dumps(dashboard)
+    for queue in STACK.queues:
+        assert f"pen-{STAGE}-{queue.suffix}" in text
+    for function in packaged.functions():
+        assert f"${{{function}}}" in text  # Fn::Sub turns it into the function's name
+    assert "5XXError" in text
+
+
 def test_a_queue_without_its_handler_is_refused(packaged: Packaged) -> None:
     stack = dataclasses.replace(STACK, queues=(*STACK.queues, Queue("XQueue", "x", "PEN_X", handler="nada")))
     with pytest.raises(template.TemplateError, match="nada"):
@@ -587,7 +633,7 @@ def test_the_stream_consumer_reads_the_real_table_stream_with_lambda_failure_han
         a["Properties"]
         for a in streamed.of_type("AWS::CloudWatch::Alarm").values()
         if {"Name": "QueueName", "Value": {"Fn::GetAtt": [failure_queue, "QueueName"]}}
-        in a["Properties"]["Dimensions"]
+        in a["Properties"].get("Dimensions", [])
     ]
     assert len(alarms) == 1
     assert alarms[0]["Threshold"] == 0

@@ -1,0 +1,186 @@
+"""What tells operators something is wrong: alarms to one SNS topic (an e-mail subscription when the
+`AlarmEmail` parameter is set) and one CloudWatch dashboard.
+
+Alarms: any message in a dead-letter or on-failure queue (infra/template.py, next to each queue); the
+API's 5xx rate; every function's errors and throttles; SES's reputation (bounce rate over 5%, complaint
+rate over 0.1%: above these AWS reviews, then pauses, the account's sending). docs/DEPLOY.md says what
+to do for each.
+"""
+
+from __future__ import annotations
+
+import json
+
+from infra.cfn import Json, ref, sub
+from infra.chalice_app import ChaliceApp
+from infra.data_key import DATA_KEY
+from infra.resources import Stack
+
+ALARMS_TOPIC = "AlarmesTopic"
+ALARM_EMAIL = "AlarmEmail"  # template parameter
+HAS_ALARM_EMAIL = "HasAlarmEmail"
+DASHBOARD = "PainelDashboard"
+API_NAME = "pen"  # Chalice's app name: the REST API's title, which API Gateway's metrics are named by
+API_STAGE = "api"
+API_5XX_PERCENT = 1.0  # over five minutes
+BOUNCE_RATE = 0.05
+COMPLAINT_RATE = 0.001
+PERIOD = 300
+
+
+def alarm_actions() -> list[Json]:
+    return [ref(ALARMS_TOPIC)]
+
+
+def alarm_email_parameter() -> Json:
+    return {
+        "Type": "String",
+        "Default": "",
+        "Description": "E-mail the alarms go to (it must confirm the subscription); empty: none",
+        "AllowedPattern": r"^$|^[^@\s]+@[^@\s]+$",
+    }
+
+
+def _alarm(name: str, description: str, **properties: object) -> Json:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": name,
+            "AlarmDescription": description,
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": alarm_actions(),
+            "OKActions": alarm_actions(),
+            **properties,
+        },
+    }
+
+
+def _function_alarms(stack: Stack, stage: str, app: ChaliceApp) -> dict[str, Json]:
+    alarms: dict[str, Json] = {}
+    for function in app.functions:
+        for metric, what in (("Errors", "falhou"), ("Throttles", "foi limitada (throttling)")):
+            alarms[f"{function.logical_id}{metric}Alarm"] = _alarm(
+                stack.name(stage, f"{function.name}-{metric.lower()}"),
+                f"A função {function.name} {what} nos últimos 5 minutos: veja docs/DEPLOY.md.",
+                Namespace="AWS/Lambda",
+                MetricName=metric,
+                Dimensions=[{"Name": "FunctionName", "Value": ref(function.logical_id)}],
+                Statistic="Sum",
+                Period=PERIOD,
+                EvaluationPeriods=1,
+                Threshold=0,
+                ComparisonOperator="GreaterThanThreshold",
+            )
+    return alarms
+
+
+def _api_metric(metric_id: str, name: str) -> Json:
+    return {
+        "Id": metric_id,
+        "ReturnData": False,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": "AWS/ApiGateway",
+                "MetricName": name,
+                "Dimensions": [{"Name": "ApiName", "Value": API_NAME}, {"Name": "Stage", "Value": API_STAGE}],
+            },
+            "Period": PERIOD,
+            "Stat": "Sum",
+        },
+    }
+
+
+def monitoring_resources(stack: Stack, stage: str, app: ChaliceApp) -> dict[str, Json]:
+    resources: dict[str, Json] = {
+        ALARMS_TOPIC: {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": stack.name(stage, "alarmes"), "KmsMasterKeyId": ref(DATA_KEY)},
+        },
+        f"{ALARMS_TOPIC}Email": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": HAS_ALARM_EMAIL,
+            "Properties": {"TopicArn": ref(ALARMS_TOPIC), "Protocol": "email", "Endpoint": ref(ALARM_EMAIL)},
+        },
+        "Api5xxAlarm": _alarm(
+            stack.name(stage, "api-5xx"),
+            f"Mais de {API_5XX_PERCENT:g}% das requisições à API terminaram em erro 5xx em 5 minutos.",
+            Metrics=[
+                _api_metric("erros", "5XXError"),
+                _api_metric("total", "Count"),
+                {"Id": "taxa", "Expression": "IF(total > 0, 100 * erros / total, 0)", "ReturnData": True},
+            ],
+            EvaluationPeriods=1,
+            Threshold=API_5XX_PERCENT,
+            ComparisonOperator="GreaterThanThreshold",
+        ),
+        "MailBounceRateAlarm": _alarm(
+            stack.name(stage, "ses-devolucoes"),
+            f"A taxa de devoluções do SES passou de {BOUNCE_RATE:.0%}: a AWS pode pausar o envio.",
+            Namespace="AWS/SES",
+            MetricName="Reputation.BounceRate",
+            Statistic="Maximum",
+            Period=3600,
+            EvaluationPeriods=1,
+            Threshold=BOUNCE_RATE,
+            ComparisonOperator="GreaterThanThreshold",
+        ),
+        "MailComplaintRateAlarm": _alarm(
+            stack.name(stage, "ses-reclamacoes"),
+            f"A taxa de reclamações do SES passou de {COMPLAINT_RATE:.1%}: a AWS pode pausar o envio.",
+            Namespace="AWS/SES",
+            MetricName="Reputation.ComplaintRate",
+            Statistic="Maximum",
+            Period=3600,
+            EvaluationPeriods=1,
+            Threshold=COMPLAINT_RATE,
+            ComparisonOperator="GreaterThanThreshold",
+        ),
+        DASHBOARD: {
+            "Type": "AWS::CloudWatch::Dashboard",
+            "Properties": {
+                "DashboardName": stack.name(stage, "painel"),
+                "DashboardBody": dashboard_body(stack, stage, app),
+            },
+        },
+    }
+    resources.update(_function_alarms(stack, stage, app))
+    return resources
+
+
+def dashboard_body(stack: Stack, stage: str, app: ChaliceApp) -> Json:
+    """The flows that matter: requests and errors, the functions, the queues' depths, e-mail."""
+    api = ["AWS/ApiGateway", "{name}", "ApiName", API_NAME, "Stage", API_STAGE]
+    queues = [stack.name(stage, q.suffix) for q in stack.queues]
+    dead = [stack.dlq_name(stage, q) for q in stack.queues]
+    dead += [stack.stream_dlq_name(stage, t) for t in stack.stream_consumers]
+
+    def widget(title: str, metrics: list[list[str]], x: int, y: int, stat: str = "Sum") -> dict[str, object]:
+        return {
+            "type": "metric",
+            "x": x,
+            "y": y,
+            "width": 12,
+            "height": 6,
+            "properties": {"title": title, "region": "${AWS::Region}", "stat": stat, "period": 300,
+                           "metrics": metrics},
+        }  # fmt: skip
+
+    functions = [f.logical_id for f in app.functions]
+    requests = [[s.format(name=n) for s in api] for n in ("Count", "4XXError", "5XXError")]
+    latency = [[s.format(name="Latency") for s in api]]
+    errors = [["AWS/Lambda", "Errors", "FunctionName", f"${{{f}}}"] for f in functions]
+    throttles = [["AWS/Lambda", "Throttles", "FunctionName", f"${{{f}}}"] for f in functions]
+    depth = "ApproximateNumberOfMessagesVisible"
+    waiting = [["AWS/SQS", depth, "QueueName", q] for q in queues]
+    failed = [["AWS/SQS", depth, "QueueName", q] for q in dead]
+    mail = [["AWS/SES", m] for m in ("Send", "Bounce", "Complaint")]
+    widgets = [
+        widget("API: requisições e erros", requests, 0, 0),
+        widget("API: latência (p95)", latency, 12, 0, "p95"),
+        widget("Funções: erros", errors, 0, 6),
+        widget("Funções: throttles", throttles, 12, 6),
+        widget("Filas: mensagens visíveis", waiting, 0, 12, "Maximum"),
+        widget("Filas mortas: mensagens", failed, 12, 12, "Maximum"),
+        widget("E-mail: enviados, devoluções, reclamações", mail, 0, 18),
+    ]
+    return sub(json.dumps({"widgets": widgets}, ensure_ascii=False))
