@@ -31,3 +31,14 @@ def arn_of(logical_id: str) -> Json:
 
 def regional_arn(service: str, resource: str) -> Json:
     return sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+
+
+def account_administers() -> Json:
+    """A key policy's first statement: the account's IAM policies decide who uses the key."""
+    return {
+        "Sid": "AccountAdministers",
+        "Effect": "Allow",
+        "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
+        "Action": "kms:*",
+        "Resource": "*",
+    }

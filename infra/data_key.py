@@ -10,7 +10,7 @@ through their role (infra/iam.py, DataKey). docs/DEPLOY.md says what each statem
 
 from __future__ import annotations
 
-from infra.cfn import Json, ref, sub
+from infra.cfn import Json, account_administers, ref, sub
 from infra.resources import Stack
 
 DATA_KEY = "DadosKey"
@@ -34,14 +34,7 @@ def data_key_resources(stack: Stack, stage: str) -> dict[str, Json]:
                 "KeyPolicy": {
                     "Version": "2012-10-17",
                     "Statement": [
-                        {
-                            # IAM policies decide for the account's principals (the functions' role).
-                            "Sid": "AccountAdministers",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
-                            "Action": "kms:*",
-                            "Resource": "*",
-                        },
+                        account_administers(),
                         {
                             # SES publishes bounces and complaints to the encrypted topic, which
                             # delivers them to the encrypted events queue.

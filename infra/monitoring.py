@@ -55,6 +55,21 @@ def _alarm(name: str, description: str, **properties: object) -> Json:
     }
 
 
+def _mail_rate_alarm(name: str, metric: str, threshold: float, what: str) -> Json:
+    """SES's reputation metric over its review threshold: AWS reviews, then pauses, the sending."""
+    return _alarm(
+        name,
+        f"A taxa de {what} do SES passou de {threshold:.1%}: a AWS pode pausar o envio.",
+        Namespace="AWS/SES",
+        MetricName=metric,
+        Statistic="Maximum",
+        Period=3600,
+        EvaluationPeriods=1,
+        Threshold=threshold,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+
+
 def _function_alarms(stack: Stack, stage: str, app: ChaliceApp) -> dict[str, Json]:
     alarms: dict[str, Json] = {}
     for function in app.functions:
@@ -113,27 +128,11 @@ def monitoring_resources(stack: Stack, stage: str, app: ChaliceApp) -> dict[str,
             Threshold=API_5XX_PERCENT,
             ComparisonOperator="GreaterThanThreshold",
         ),
-        "MailBounceRateAlarm": _alarm(
-            stack.name(stage, "ses-devolucoes"),
-            f"A taxa de devoluções do SES passou de {BOUNCE_RATE:.0%}: a AWS pode pausar o envio.",
-            Namespace="AWS/SES",
-            MetricName="Reputation.BounceRate",
-            Statistic="Maximum",
-            Period=3600,
-            EvaluationPeriods=1,
-            Threshold=BOUNCE_RATE,
-            ComparisonOperator="GreaterThanThreshold",
+        "MailBounceRateAlarm": _mail_rate_alarm(
+            stack.name(stage, "ses-devolucoes"), "Reputation.BounceRate", BOUNCE_RATE, "devoluções"
         ),
-        "MailComplaintRateAlarm": _alarm(
-            stack.name(stage, "ses-reclamacoes"),
-            f"A taxa de reclamações do SES passou de {COMPLAINT_RATE:.1%}: a AWS pode pausar o envio.",
-            Namespace="AWS/SES",
-            MetricName="Reputation.ComplaintRate",
-            Statistic="Maximum",
-            Period=3600,
-            EvaluationPeriods=1,
-            Threshold=COMPLAINT_RATE,
-            ComparisonOperator="GreaterThanThreshold",
+        "MailComplaintRateAlarm": _mail_rate_alarm(
+            stack.name(stage, "ses-reclamacoes"), "Reputation.ComplaintRate", COMPLAINT_RATE, "reclamações"
         ),
         DASHBOARD: {
             "Type": "AWS::CloudWatch::Dashboard",

@@ -34,7 +34,7 @@ from chalicelib import config
 from chalicelib.api import problems
 from chalicelib.api.problems import ProblemType
 from infra.buckets import bucket_policy, private_bucket
-from infra.cfn import Json, arn_of, get_att, ref, sub
+from infra.cfn import Json, account_administers, arn_of, get_att, ref
 from infra.chalice_app import ChaliceApp, Function, read_app
 from infra.data_key import DATA_KEY, data_key_resources, queue_encryption, table_encryption
 from infra.iam import functions_policy
@@ -242,15 +242,7 @@ def key_resources(stack: Stack, stage: str, key: SigningKey) -> dict[str, Json]:
                 "KeyUsage": "SIGN_VERIFY",
                 "KeyPolicy": {
                     "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "AccountAdministers",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
-                            "Action": "kms:*",
-                            "Resource": "*",
-                        }
-                    ],
+                    "Statement": [account_administers()],
                 },
             },
         },
