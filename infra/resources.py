@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib import config
 from chalicelib.store.models import TABLE_MODELS
+from infra.site import content_security_policy
 
 DAY = 24 * 3600
 STREAM_VIEWS = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
@@ -109,10 +110,8 @@ class MailSetup:
 # by the distribution's response headers policy on every file of the site; the local stack's site
 # server (infra/local/site.py) sends the same ones.
 SITE_SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
+    # The policy the pages also carry in their <meta> (infra/site.py), plus what only a header can say.
+    "Content-Security-Policy": f"{content_security_policy()}; frame-ancestors 'none'",
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",

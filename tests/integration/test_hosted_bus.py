@@ -12,15 +12,13 @@ exactly when it should be). Each message delivered three times gives the same en
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from botocore.client import BaseClient
 
 from chalicelib.domain.bus import TramiteState
 from chalicelib.domain.credentials import Scope
@@ -28,6 +26,7 @@ from chalicelib.domain.structures import Structure
 from chalicelib.handlers.bus_worker import forward_record, work_record
 from chalicelib.services.processes import masked
 from tests import servers
+from tests.faults import Injected, aws_calls
 from tests.integration.conftest import Api, Stack, assert_problem
 from tests.integration.test_bus import component, confirm, manifest, send, upload_all
 from tests.integration.test_documents import PDF, WHO, b64, new_process, put, upload_and_confirm
@@ -159,32 +158,6 @@ def test_each_message_delivered_three_times_gives_the_same_end_state(
 # --- fault injection -------------------------------------------------------------------------------------
 
 
-class Injected(ConnectionError):
-    pass
-
-
-@contextmanager
-def aws_calls_failing(at: int | None, lost_answer: bool = False) -> Iterator[list[str]]:
-    """Every AWS call made inside (boto3's and PynamoDB's alike) is listed; call number `at` fails once:
-    before it reaches AWS, or (`lost_answer`) after AWS did it, its answer lost on the way back."""
-    seen: list[str] = []
-    original = BaseClient._make_api_call
-
-    def call(self: BaseClient, operation: str, params: Any) -> Any:
-        seen.append(f"{self.meta.service_model.service_id}.{operation}")
-        if at is None or len(seen) != at:
-            return original(self, operation, params)
-        if lost_answer:
-            original(self, operation, params)
-        raise Injected(f"injected: {seen[-1]} fails")
-
-    BaseClient._make_api_call = call  # type: ignore[method-assign]
-    try:
-        yield seen
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
-
-
 def deliver_until_done(stack: Stack, idt: str, leg_done: Callable[[], bool]) -> None:
     """The queue's redelivery: the message comes back after a failure, until the leg is done."""
     for _ in range(5):
@@ -214,16 +187,19 @@ def test_every_aws_call_of_a_leg_failing_once_loses_nothing(
 
     # A clean run: the reference end state and the calls the leg makes.
     nup, idt = ready()
-    with aws_calls_failing(None) as calls:
+    with aws_calls() as arm:
         stack.services.hosted.handle(idt)
+        calls = arm(False)
     assert state(idt) is done_at
     reference = _normalised(snapshot(stack, nup), nup)
     assert len(calls) >= 5, calls
 
     for at in range(1, len(calls) + 1):
         nup, idt = ready()
-        with aws_calls_failing(at) as seen, pytest.raises(Injected):
-            stack.services.hosted.handle(idt)
+        with aws_calls(at) as arm:
+            seen = arm(True)  # armed from the start: the calls so far
+            with pytest.raises(Injected):
+                stack.services.hosted.handle(idt)
         deliver_until_done(stack, idt, lambda idt=idt: state(idt) is done_at)
         got = _normalised(snapshot(stack, nup), nup)
         assert got == reference, f"call {at} ({seen[at - 1]}) failing: {_differences(got, reference)}"

@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from botocore.client import BaseClient
 from chalice.test import Client
 from moto.sqs.models import sqs_backends
 
@@ -38,47 +37,13 @@ from infra.local.resources import client
 from infra.local.worker import LambdaContext, Worker
 from tests import servers
 from tests.fakes import FakeClock
+from tests.faults import aws_calls
 from tests.integration.conftest import Api, Stack, queue_urls
 from tests.integration.test_following import World, address, mails_to
 
 WHO = {"x-usuario": "maria.silva"}
 CPF = "529.982.247-25"
 T0 = datetime(2026, 3, 10, 12, 0, 5, tzinfo=UTC)
-
-
-class Injected(ConnectionError):
-    pass
-
-
-@contextmanager
-def aws_calls(at: int | None = None, lost_answer: bool = False) -> Iterator[Callable[[bool], list[str]]]:
-    """Lists the AWS calls (boto3's and PynamoDB's alike) made while `armed`; the armed call number
-    `at` fails once: before it reaches AWS, or (`lost_answer`) after AWS did it, its answer lost.
-    Yields `arm(on) -> calls seen so far`, so the harness's own calls (the stream poller's) are not
-    counted nor failed."""
-    seen: list[str] = []
-    armed = [False]
-    original = BaseClient._make_api_call  # type: ignore[attr-defined]
-
-    def call(self: BaseClient, operation: str, params: Any) -> Any:
-        if not armed[0]:
-            return original(self, operation, params)
-        seen.append(f"{self.meta.service_model.service_id}.{operation}")
-        if at is None or len(seen) != at:
-            return original(self, operation, params)
-        if lost_answer:
-            original(self, operation, params)
-        raise Injected(f"injected: {seen[-1]} fails")
-
-    def arm(on: bool) -> list[str]:
-        armed[0] = on
-        return seen
-
-    BaseClient._make_api_call = call  # type: ignore[attr-defined]
-    try:
-        yield arm
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[attr-defined]
 
 
 def queued(url: str) -> list[dict[str, Any]]:
@@ -189,7 +154,7 @@ class Projection:
     @contextmanager
     def faults(self, at: int | None = None, lost_answer: bool = False) -> Iterator[list[str]]:
         """`aws_calls` armed only while the stream handler runs; yields the calls it made."""
-        with aws_calls(at, lost_answer) as arm:
+        with aws_calls(at, lost_answer, armed=False) as arm:
             self.arm = arm
             try:
                 yield arm(False)
@@ -312,7 +277,7 @@ class Followed:
     def clean_run(self) -> list[str]:
         """One page delivered without faults: the AWS calls it makes."""
         body = self.next_window()
-        with aws_calls() as arm:
+        with aws_calls(armed=False) as arm:
             arm(True)
             assert self.world.invoke_notices([body]) == []
             calls = list(arm(False))
@@ -324,7 +289,7 @@ class Followed:
         failing call was and how many digests of the window each follower got."""
         before = self.digests()
         body = self.next_window()
-        with aws_calls(at, lost_answer) as arm:
+        with aws_calls(at, lost_answer, armed=False) as arm:
             arm(True)
             failed = self.world.invoke_notices([body])
             seen = list(arm(False))
