@@ -27,6 +27,7 @@ from chalicelib.services.ports import BusWorkQueue, Clock, MailSender, Signer, S
 from chalicelib.services.processes import Processes
 from chalicelib.services.registry import Registry
 from chalicelib.services.signatures import Signatures
+from chalicelib.services.stuck import StuckTramites
 from chalicelib.services.tracking import PublicTracking
 from chalicelib.services.transfers import ProcessTransfers
 
@@ -49,6 +50,7 @@ class Services:
     bus_work: BusWorkQueue
     tracking: PublicTracking
     following: Following
+    stuck: StuckTramites
     idempotency_store: Any  # a Powertools persistence layer, used by handlers/idempotency.py
 
 
@@ -186,6 +188,7 @@ def build(settings: Settings) -> Services:
         idempotency_store=idempotency,
         tracking=tracking,
         following=following,
+        stuck=StuckTramites(tramites, registry, clock, auto_cancel_days=settings.bus_deadline_days),
     )
 
 

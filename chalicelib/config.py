@@ -30,6 +30,7 @@ ENV_QUEUE_CORREIO_EVENTOS = "PEN_QUEUE_CORREIO_EVENTOS"
 ENV_BUCKET_DOCUMENTOS = "PEN_BUCKET_DOCUMENTOS"
 ENV_SIGNING_KEY = "PEN_SIGNING_KEY"
 ENV_MAIL_SENDER = "PEN_MAIL_SENDER"
+DEFAULT_MAIL_SENDER = "nao-responda@pen.example.gov.br"  # the local stack's and the tests'
 ENV_MAIL_CONFIGURATION_SET = "PEN_MAIL_CONFIGURATION_SET"
 ENV_PUBLIC_BASE_URL = "PEN_PUBLIC_BASE_URL"
 # Documents: limits of external files (defaults below; per agency as JSON
@@ -125,7 +126,7 @@ class Settings:
             queue_avisos=env[ENV_QUEUE_AVISOS],
             bucket_documentos=env.get(ENV_BUCKET_DOCUMENTOS) or None,
             signing_key=env.get(ENV_SIGNING_KEY) or None,
-            mail_sender=env.get(ENV_MAIL_SENDER, "nao-responda@pen.example.gov.br"),
+            mail_sender=env.get(ENV_MAIL_SENDER, DEFAULT_MAIL_SENDER),
             mail_configuration_set=env.get(ENV_MAIL_CONFIGURATION_SET) or None,
             public_base_url=env.get(ENV_PUBLIC_BASE_URL, "http://127.0.0.1:8000"),
             documents_max_size=_positive(env, ENV_DOCS_MAX_SIZE, 1024 * MIB),

@@ -1,5 +1,6 @@
 """What every bucket of the stack has, whatever it holds: no public access, encryption at rest with
-KMS, the owner owning every object, versions, and a policy refusing any request not made over TLS."""
+KMS, the owner owning every object, versions, server access logs to the log bucket
+(infra/access_logs.py), and a policy refusing any request not made over TLS."""
 
 from __future__ import annotations
 
@@ -7,10 +8,19 @@ from typing import Any
 
 from infra.cfn import Json, arn_of, ref, sub
 
+LOG_BUCKET = "LogsBucket"  # infra/access_logs.py declares it; every other bucket logs to it
+S3_LOG_PREFIX = "s3/"  # then the source bucket's name: s3/pen-prod-site/...
+
+
+def server_access_logging(bucket_name: str) -> Json:
+    """S3 server access logs of the bucket `bucket_name`, to the log bucket under its own prefix."""
+    return {"DestinationBucketName": ref(LOG_BUCKET), "LogFilePrefix": f"{S3_LOG_PREFIX}{bucket_name}/"}
+
 
 def private_bucket(name: str, lifecycle_rules: list[Json], kms_key_arn: Json) -> Json:
-    """The Properties of a private, versioned bucket encrypted with the KMS key `kms_key_arn`. The
-    bucket key makes S3 ask KMS once per bucket and period instead of once per object."""
+    """The Properties of a private, versioned bucket encrypted with the KMS key `kms_key_arn`, whose
+    server access logs go to the log bucket. The bucket key makes S3 ask KMS once per bucket and
+    period instead of once per object."""
     return {
         "BucketName": name,
         "BucketEncryption": {
@@ -26,6 +36,7 @@ def private_bucket(name: str, lifecycle_rules: list[Json], kms_key_arn: Json) ->
         },
         "VersioningConfiguration": {"Status": "Enabled"},
         "LifecycleConfiguration": {"Rules": lifecycle_rules},
+        "LoggingConfiguration": server_access_logging(name),
         "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
         "PublicAccessBlockConfiguration": {
             "BlockPublicAcls": True,

@@ -35,6 +35,7 @@ class Function:
     timeout: int
     environment: Mapping[str, str]
     role: str | None  # logical id of the role Chalice generates for it (None: a pre-created role ARN)
+    reserved_concurrency: int | None = None  # .chalice/config.json's, per stage
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ def read_app(project_dir: Path, stage: str) -> ChaliceApp:
                 role=to_cfn_resource_name(role.resource_name)
                 if isinstance(role, models.ManagedIAMRole)
                 else None,
+                reserved_concurrency=resource.reserved_concurrency,
             )
         )
     triggers = [

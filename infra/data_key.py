@@ -1,5 +1,6 @@
 """The data key: one customer-managed KMS key (symmetric, rotated every year by KMS) that encrypts
-what the stack keeps at rest — every table, queue, bucket and topic.
+what the stack keeps at rest — every table, queue, bucket (but the log bucket: infra/access_logs.py),
+topic and the stack's log groups.
 
 A customer-managed key, rather than AWS's own, lets an operator see every use of it in CloudTrail,
 revoke access in one place, and let the AWS services that must read the data (SES and SNS delivering
@@ -17,6 +18,11 @@ DATA_KEY = "DadosKey"
 # SQS asks KMS for a new data key at most this often per queue and producer (the maximum, one day,
 # would cut KMS calls further; an hour keeps the blast radius of a leaked data key small).
 QUEUE_DATA_KEY_REUSE_SECONDS = 3600
+
+
+def log_group_name(stack: Stack, stage: str, suffix: str) -> str:
+    """A CloudWatch log group of the stack: `/pen-<stage>-<suffix>`; the data key encrypts those only."""
+    return "/" + stack.name(stage, suffix)
 
 
 def data_key_resources(stack: Stack, stage: str) -> dict[str, Json]:
@@ -68,6 +74,38 @@ def data_key_resources(stack: Stack, stage: str) -> dict[str, Json]:
                                     "AWS:SourceArn": sub(
                                         "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"
                                     )
+                                }
+                            },
+                        },
+                        {
+                            # CloudWatch Logs encrypts the stack's own log groups (API Gateway's
+                            # access log, infra/access_logs.py, and the functions'); the encryption
+                            # context names the group, so no other log group of the account can use
+                            # this key.
+                            "Sid": "StackLogGroups",
+                            "Effect": "Allow",
+                            "Principal": {"Service": sub("logs.${AWS::Region}.amazonaws.com")},
+                            "Action": [
+                                "kms:Encrypt",
+                                "kms:Decrypt",
+                                "kms:ReEncrypt*",
+                                "kms:GenerateDataKey*",
+                                "kms:DescribeKey",
+                            ],
+                            "Resource": "*",
+                            "Condition": {
+                                "ArnLike": {
+                                    "kms:EncryptionContext:aws:logs:arn": [
+                                        sub(
+                                            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+                                            f"log-group:{group}"
+                                        )
+                                        for group in (
+                                            log_group_name(stack, stage, "*"),
+                                            # the functions' (infra/template.py, function_log_group)
+                                            f"/aws/lambda/{stack.name(stage, '*')}",
+                                        )
+                                    ]
                                 }
                             },
                         },

@@ -1,28 +1,31 @@
-"""The functions' IAM policy: only what the code calls, only on this stack's resources.
+"""Each function's IAM role: only what its code and its trigger call, only on this stack's resources.
 
-It replaces the policy Chalice generates for its role (Chalice's analyser grants SQS actions on
-"*"). The actions come from the adapters in chalicelib/store/ (PynamoDB models and transactions,
-Powertools idempotency, the SQS outbox, the SESv2 sender) and from the event source mappings that
-poll with the functions' role (SQS queues, DynamoDB streams); docs/DEPLOY.md lists them with
-reasons. When an adapter starts calling a new AWS action, add it here.
+Every function has its own role (.chalice/config.json sets `autogen_policy` off, so Chalice makes one
+per function, and infra/template.py replaces its placeholder policy with the one built here). What a
+function's code reaches is declared in infra/resources.py (`Stack.access`); what its trigger needs
+(the queue or table stream it consumes, its on-failure queue) comes from the Queue or Table naming
+it. The actions come from the adapters in chalicelib/store/ (PynamoDB models and transactions,
+Powertools idempotency, the SQS outbox, the SESv2 sender) and from the event source mappings, which
+poll with the function's role; docs/DEPLOY.md lists them with reasons. The only `*` resource is
+X-Ray's, which has no resource-level permissions.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from infra.cfn import Json, get_att, regional_arn, sub
-from infra.resources import Stack
+from infra.resources import Access, Stack, key_schema
 
 # PynamoDB get/save/update/delete/query and TransactWrite (whose items need these same actions),
 # Powertools idempotency (get/put/update/delete). No Scan, no DescribeTable (PynamoDB's models carry
 # their schema), no batch operations.
-TABLE_ACTIONS = (
+TABLE_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
+TABLE_WRITE_ACTIONS = (
     "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
-    "dynamodb:GetItem",
     "dynamodb:PutItem",
-    "dynamodb:Query",
     "dynamodb:UpdateItem",
 )
 INDEX_ACTIONS = ("dynamodb:Query",)
@@ -42,6 +45,7 @@ STREAM_LIST_ACTIONS = ("dynamodb:ListStreams",)
 STREAM_FAILURE_ACTIONS = ("sqs:SendMessage",)
 MAIL_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
 # DeleteObject: bytes that fail the declared checksum are removed from under that checksum's key.
+OBJECT_READ_ACTIONS = ("s3:GetObject",)
 OBJECT_ACTIONS = (
     "s3:AbortMultipartUpload",
     "s3:DeleteObject",
@@ -54,89 +58,119 @@ SIGNING_ACTIONS = ("kms:GetPublicKey", "kms:Sign")
 # an object or a stream needs Decrypt; sending a message or writing an object (presigned PUTs are
 # made with the functions' credentials) needs GenerateDataKey.
 DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
-LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 TRACE_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
+
+
+class AccessError(ValueError):
+    """A function's declared access names a resource the stack does not have."""
 
 
 def _statement(sid: str, actions: tuple[str, ...], resources: list[Any], **extra: Any) -> Json:
     return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": resources, **extra}
 
 
-def functions_policy(
+@dataclass(frozen=True)
+class Trigger:
+    """What a function's event source mapping reads with the function's role (logical ids)."""
+
+    queue: str | None = None  # the queue it consumes
+    stream: str | None = None  # the table whose stream it consumes
+    stream_failure_queue: str | None = None  # where that mapping sends the batches that failed
+
+
+def _known(function: str, kind: str, names: tuple[str, ...], known: set[str]) -> list[str]:
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise AccessError(f"{function}: Stack.access names {kind} the stack lacks: {', '.join(unknown)}")
+    return sorted(set(names))
+
+
+def function_policy(
     stack: Stack,
     stage: str,
+    function: str,
     *,
-    consumed_queues: list[str],
-    indexed_tables: list[str],
+    function_name: str,
+    trigger: Trigger,
     mail_sender: Json,
     data_key: str,
     xray: bool,
-    consumed_streams: list[str] | None = None,
-    stream_failure_queues: list[str] | None = None,
 ) -> Json:
-    """The policy document of the functions' role.
+    """The policy document of one function's role.
 
-    `consumed_queues`: logical ids of the queues a function of the app consumes; `indexed_tables`:
-    logical ids of the tables with secondary indexes; `mail_sender`: the sender address (a Ref);
-    `consumed_streams`: logical ids of the tables whose stream a function consumes;
-    `stream_failure_queues`: logical ids of those consumers' on-failure queues; `data_key`: the
-    logical id of the key everything at rest is encrypted with.
+    `function`: its Chalice name (the key of `stack.access`); `function_name`: its Lambda name (its
+    log group's); `mail_sender`: the sender address (a Ref); `data_key`: the logical id of the key
+    everything at rest is encrypted with.
     """
-    statements = [
-        _statement("Logs", LOG_ACTIONS, [regional_arn("logs", "log-group:/aws/lambda/*")]),
-        _statement("Tables", TABLE_ACTIONS, [get_att(t.logical_id, "Arn") for t in stack.tables]),
-    ]
-    if indexed_tables:
-        statements.append(
-            _statement("TableIndexes", INDEX_ACTIONS, [sub(f"${{{t}.Arn}}/index/*") for t in indexed_tables])
-        )
-    if stack.queues:
-        statements.append(
-            _statement("QueuesSend", QUEUE_SEND_ACTIONS, [get_att(q.logical_id, "Arn") for q in stack.queues])
-        )
-    if consumed_queues:
-        statements.append(
-            _statement("QueuesConsume", QUEUE_CONSUME_ACTIONS, [get_att(q, "Arn") for q in consumed_queues])
-        )
-    if consumed_streams:
-        statements.append(
-            _statement(
-                "StreamsRead", STREAM_READ_ACTIONS, [get_att(t, "StreamArn") for t in consumed_streams]
-            )
-        )
+    access = stack.access.get(function, Access())
+    tables = {t.logical_id for t in stack.tables}
+    writes = _known(function, "tables", access.writes, tables)
+    reads = sorted(set(_known(function, "tables", access.reads, tables)) | set(writes))
+    sends = _known(function, "queues", access.sends, {q.logical_id for q in stack.queues})
+    buckets = {b.logical_id for b in stack.buckets}
+    writes_objects = _known(function, "buckets", access.writes_objects, buckets)
+    reads_objects = _known(function, "buckets", access.reads_objects, buckets)
+    reads_objects = [b for b in reads_objects if b not in writes_objects]
+    signs = _known(function, "keys", access.signs, {k.logical_id for k in stack.keys})
+    indexed = {t.logical_id for t in stack.tables if key_schema(t)[2]}
+
+    # The log group is the template's (infra/template.py): the role only writes to it.
+    log_group = regional_arn("logs", f"log-group:/aws/lambda/{function_name}:*")
+    statements = [_statement("Logs", LOG_ACTIONS, [log_group])]
+    if reads:
+        statements.append(_statement("TablesRead", TABLE_READ_ACTIONS, [get_att(t, "Arn") for t in reads]))
+    if indexed & set(reads):
         statements.append(
             _statement(
-                "StreamsList", STREAM_LIST_ACTIONS, [sub(f"${{{t}.Arn}}/stream/*") for t in consumed_streams]
+                "TableIndexes",
+                INDEX_ACTIONS,
+                [sub(f"${{{t}.Arn}}/index/*") for t in reads if t in indexed],
             )
         )
-    if stream_failure_queues:
+    if writes:
+        statements.append(_statement("TablesWrite", TABLE_WRITE_ACTIONS, [get_att(t, "Arn") for t in writes]))
+    if sends:
+        statements.append(_statement("QueuesSend", QUEUE_SEND_ACTIONS, [get_att(q, "Arn") for q in sends]))
+    if trigger.queue:
+        statements.append(_statement("QueueConsume", QUEUE_CONSUME_ACTIONS, [get_att(trigger.queue, "Arn")]))
+    if trigger.stream:
+        stream = get_att(trigger.stream, "StreamArn")
+        statements.append(_statement("StreamRead", STREAM_READ_ACTIONS, [stream]))
+        statements.append(
+            _statement("StreamList", STREAM_LIST_ACTIONS, [sub(f"${{{trigger.stream}.Arn}}/stream/*")])
+        )
+    if trigger.stream_failure_queue:
         statements.append(
             _statement(
-                "StreamFailuresSend",
-                STREAM_FAILURE_ACTIONS,
-                [get_att(q, "Arn") for q in stream_failure_queues],
+                "StreamFailureSend", STREAM_FAILURE_ACTIONS, [get_att(trigger.stream_failure_queue, "Arn")]
             )
         )
-    configuration_set = stack.name(stage, stack.mail.configuration_set_suffix)
-    statements.append(
-        _statement(
-            "MailSend",
-            MAIL_ACTIONS,
-            [
-                regional_arn("ses", "identity/*"),
-                regional_arn("ses", f"configuration-set/{configuration_set}"),
-            ],
-            Condition={"StringEquals": {"ses:FromAddress": mail_sender}},
-        )
-    )
-    if stack.buckets:
+    if access.mails:
+        configuration_set = stack.name(stage, stack.mail.configuration_set_suffix)
         statements.append(
-            _statement("Objects", OBJECT_ACTIONS, [sub(f"${{{b.logical_id}.Arn}}/*") for b in stack.buckets])
+            _statement(
+                "MailSend",
+                MAIL_ACTIONS,
+                [
+                    regional_arn("ses", "identity/*"),
+                    regional_arn("ses", f"configuration-set/{configuration_set}"),
+                ],
+                Condition={"StringEquals": {"ses:FromAddress": mail_sender}},
+            )
         )
-    if stack.keys:
+    if reads_objects:
         statements.append(
-            _statement("Signing", SIGNING_ACTIONS, [get_att(k.logical_id, "Arn") for k in stack.keys])
+            _statement("ObjectsRead", OBJECT_READ_ACTIONS, [sub(f"${{{b}.Arn}}/*") for b in reads_objects])
         )
+    if writes_objects:
+        statements.append(
+            _statement("Objects", OBJECT_ACTIONS, [sub(f"${{{b}.Arn}}/*") for b in writes_objects])
+        )
+    if signs:
+        statements.append(_statement("Signing", SIGNING_ACTIONS, [get_att(k, "Arn") for k in signs]))
+    # Every function reads or writes something encrypted with the data key (a table, a queue, an
+    # object, a stream), and the CloudWatch log group is encrypted with it too.
     statements.append(_statement("DataKey", DATA_KEY_ACTIONS, [get_att(data_key, "Arn")]))
     if xray:
         # X-Ray has no resource-level permissions.

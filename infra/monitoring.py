@@ -3,14 +3,28 @@
 
 Alarms: any message in a dead-letter or on-failure queue (infra/template.py, next to each queue); the
 API's 5xx rate; every function's errors and throttles; SES's reputation (bounce rate over 5%, complaint
-rate over 0.1%: above these AWS reviews, then pauses, the account's sending). docs/DEPLOY.md says what
-to do for each.
+rate over 0.1%: above these AWS reviews, then pauses, the account's sending); per open bus state, more
+trâmites stuck in it than the `StuckTramitesThreshold` parameter (the app's TramitesParados gauge).
+docs/DEPLOY.md and docs/OPERATIONS.md say what to do for each.
+
+The app's own metrics (namespace PEN, chalicelib/observability.py) carry the `service` dimension
+Powertools adds to every metric: an alarm or a chart names it too, or it reads no data.
 """
 
 from __future__ import annotations
 
 import json
 
+from chalicelib.domain.bus import TramiteState
+from chalicelib.observability import (
+    NAMESPACE,
+    NOTICES_SENT,
+    SERVICE,
+    STATE_DIMENSION,
+    STUCK_TRAMITES,
+    TRAMITES_BY_STATE,
+)
+from chalicelib.services.stuck import OPEN_STATES, STUCK_AFTER
 from infra.cfn import Json, ref, sub
 from infra.chalice_app import ChaliceApp
 from infra.data_key import DATA_KEY
@@ -26,6 +40,11 @@ API_5XX_PERCENT = 1.0  # over five minutes
 BOUNCE_RATE = 0.05
 COMPLAINT_RATE = 0.001
 PERIOD = 300
+# Stuck trâmites: the schedule publishes the gauge every 15 minutes; the alarm reads the highest value
+# of each half hour, so a run landing late in its period never leaves a period without data.
+STUCK_THRESHOLD = "StuckTramitesThreshold"  # template parameter
+STUCK_THRESHOLD_DEFAULT = 10
+STUCK_PERIOD = 1800
 
 
 def alarm_actions() -> list[Json]:
@@ -39,6 +58,38 @@ def alarm_email_parameter() -> Json:
         "Description": "E-mail the alarms go to (it must confirm the subscription); empty: none",
         "AllowedPattern": r"^$|^[^@\s]+@[^@\s]+$",
     }
+
+
+def stuck_threshold_parameter() -> Json:
+    # Not 0: with a thousand agencies, one agency's system down for a day always leaves a few trâmites
+    # behind, which `tramites stuck` and the dashboard show; an alarm that is always on gets ignored.
+    # More than 10 in one state at once is a pattern (the platform's bus worker, a large agency, the
+    # bus itself). Set 0 to be told of every single one.
+    return {
+        "Type": "Number",
+        "Default": STUCK_THRESHOLD_DEFAULT,
+        "MinValue": 0,
+        "Description": "Stuck-trâmite alarms: trâmites stuck in one bus state (no state change for a day) "
+        "above which the state's alarm fires; 0: any",
+    }
+
+
+def monitoring_parameters() -> dict[str, Json]:
+    """The template parameters the alarms read."""
+    return {ALARM_EMAIL: alarm_email_parameter(), STUCK_THRESHOLD: stuck_threshold_parameter()}
+
+
+def state_slug(state: TramiteState) -> str:
+    """`RECIBO_ENVIADO` -> `recibo-enviado`: the state in an alarm's name."""
+    return state.name.lower().replace("_", "-")
+
+
+def _app_metric(name: str, **dimensions: str) -> list[str]:
+    """A dashboard line of one of the app's metrics, with the dimension Powertools adds."""
+    line = [NAMESPACE, name]
+    for dimension, value in {**dimensions, "service": SERVICE}.items():
+        line += [dimension, value]
+    return line
 
 
 def _alarm(name: str, description: str, **properties: object) -> Json:
@@ -86,6 +137,32 @@ def _function_alarms(stack: Stack, stage: str, app: ChaliceApp) -> dict[str, Jso
                 Threshold=0,
                 ComparisonOperator="GreaterThanThreshold",
             )
+    return alarms
+
+
+def _stuck_alarms(stack: Stack, stage: str) -> dict[str, Json]:
+    alarms: dict[str, Json] = {}
+    for state in OPEN_STATES:
+        hours = int(STUCK_AFTER[state].total_seconds() // 3600)
+        camel = "".join(word.capitalize() for word in state.name.split("_"))
+        alarms[f"TramitesParados{camel}Alarm"] = _alarm(
+            stack.name(stage, f"tramites-parados-{state_slug(state)}"),
+            f"Mais trâmites do que o limite {STUCK_THRESHOLD} estão parados no estado {state.value} "
+            f"({state.label}) há mais de {hours} h sem mudança de estado: liste-os com `python -m "
+            f"infra.ops tramites stuck --state {state.value} --older-than {hours}h` e veja "
+            "docs/OPERATIONS.md.",
+            Namespace=NAMESPACE,
+            MetricName=STUCK_TRAMITES,
+            Dimensions=[
+                {"Name": STATE_DIMENSION, "Value": state.name},
+                {"Name": "service", "Value": SERVICE},
+            ],
+            Statistic="Maximum",
+            Period=STUCK_PERIOD,
+            EvaluationPeriods=1,
+            Threshold=ref(STUCK_THRESHOLD),
+            ComparisonOperator="GreaterThanThreshold",
+        )
     return alarms
 
 
@@ -143,11 +220,13 @@ def monitoring_resources(stack: Stack, stage: str, app: ChaliceApp) -> dict[str,
         },
     }
     resources.update(_function_alarms(stack, stage, app))
+    resources.update(_stuck_alarms(stack, stage))
     return resources
 
 
 def dashboard_body(stack: Stack, stage: str, app: ChaliceApp) -> Json:
-    """The flows that matter: requests and errors, the functions, the queues' depths, e-mail."""
+    """The flows that matter: requests and errors, the functions, the queues' depths, e-mail, the
+    trâmites (state changes and the stuck ones) and the notices sent to citizens."""
     api = ["AWS/ApiGateway", "{name}", "ApiName", API_NAME, "Stage", API_STAGE]
     queues = [stack.name(stage, q.suffix) for q in stack.queues]
     dead = [stack.dlq_name(stage, q) for q in stack.queues]
@@ -173,6 +252,9 @@ def dashboard_body(stack: Stack, stage: str, app: ChaliceApp) -> Json:
     waiting = [["AWS/SQS", depth, "QueueName", q] for q in queues]
     failed = [["AWS/SQS", depth, "QueueName", q] for q in dead]
     mail = [["AWS/SES", m] for m in ("Send", "Bounce", "Complaint")]
+    notices = [_app_metric(NOTICES_SENT)]
+    by_state = [_app_metric(TRAMITES_BY_STATE, **{STATE_DIMENSION: s.name}) for s in TramiteState]
+    stuck = [_app_metric(STUCK_TRAMITES, **{STATE_DIMENSION: s.name}) for s in OPEN_STATES]
     widgets = [
         widget("API: requisições e erros", requests, 0, 0),
         widget("API: latência (p95)", latency, 12, 0, "p95"),
@@ -181,5 +263,8 @@ def dashboard_body(stack: Stack, stage: str, app: ChaliceApp) -> Json:
         widget("Filas: mensagens visíveis", waiting, 0, 12, "Maximum"),
         widget("Filas mortas: mensagens", failed, 12, 12, "Maximum"),
         widget("E-mail: enviados, devoluções, reclamações", mail, 0, 18),
+        widget("Avisos de movimentação enviados aos cidadãos", notices, 12, 18),
+        widget("Trâmites: entradas em cada estado", by_state, 0, 24),
+        widget("Trâmites parados por estado (há mais de um dia)", stuck, 12, 24, "Maximum"),
     ]
     return sub(json.dumps({"widgets": widgets}, ensure_ascii=False))

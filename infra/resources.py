@@ -98,6 +98,24 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class Access:
+    """What one function of the app reaches through the code it runs, by logical id. Its own trigger
+    (the queue or table stream it consumes, the on-failure queue) is granted from the Queue or Table
+    that names it, not here. infra/iam.py turns this into the function's role; the e2e and
+    integration tests check every AWS call each function made against that role
+    (tests/least_privilege.py), so a missing grant fails the build before it fails a deploy."""
+
+    reads: tuple[str, ...] = ()  # tables: GetItem and Query, on the table and its indexes
+    writes: tuple[str, ...] = ()  # tables: the reads, plus Put, Update, Delete and ConditionCheck
+
+    sends: tuple[str, ...] = ()  # queues: SendMessage
+    reads_objects: tuple[str, ...] = ()  # buckets: GetObject
+    writes_objects: tuple[str, ...] = ()  # buckets: GetObject, PutObject, DeleteObject, multipart uploads
+    signs: tuple[str, ...] = ()  # signing keys: Sign, GetPublicKey
+    mails: bool = False  # SES SendEmail, from the configured sender only
+
+
+@dataclass(frozen=True)
 class MailSetup:
     configuration_set_suffix: str = "correio"
     env_configuration_set: str = config.ENV_MAIL_CONFIGURATION_SET
@@ -130,6 +148,8 @@ class Stack:
     buckets: tuple[Bucket, ...] = ()
     keys: tuple[SigningKey, ...] = ()
     mail: MailSetup = field(default_factory=MailSetup)
+    # Chalice function name -> what its code reaches; a function not named here gets only its trigger.
+    access: dict[str, Access] = field(default_factory=dict)
 
     def name(self, stage: str, suffix: str) -> str:
         return f"pen-{stage}-{suffix}"
@@ -232,6 +252,53 @@ STACK = Stack(
             "PEN: carimbos de autenticidade de documentos e recibos do barramento",
         ),
     ),
+    access={
+        # Every route: processes, documents, the bus's sending side, the registry and credentials
+        # (agency admins), public lookups, following. Not the event log (only its recorder writes it).
+        "api_handler": Access(
+            writes=(
+                "EstruturasTable",
+                "ClientesTable",
+                "ProcessosTable",
+                "TramitesTable",
+                "PublicoTable",  # outside systems' records (Protocolo Integrado)
+                "AcompanhamentosTable",
+                "IdempotenciaTable",
+            ),
+            sends=("CorreioQueue", "AvisosQueue"),
+            writes_objects=("DocumentosBucket",),  # presigned uploads are signed with this role
+            signs=("AssinaturaKey",),  # stamps, receipts, the published key
+        ),
+        # Looks the bearer token's client up, nothing else.
+        "agency_auth": Access(reads=("ClientesTable",)),
+        "send_mail": Access(mails=True),
+        # Bounces and complaints: the suppression list lives with the subscriptions.
+        "record_mail_events": Access(writes=("AcompanhamentosTable",)),
+        # A page of a NUP's followers: each gets the window's digest once; the next page is queued.
+        "run_notices": Access(
+            reads=("PublicoTable", "AcompanhamentosTable"),
+            writes=("IdempotenciaTable",),
+            sends=("AvisosQueue",),
+            mails=True,
+        ),
+        # The event log, the public projection and its notices, from the processes' stream.
+        "record_process_events": Access(
+            reads=("EstruturasTable", "ClientesTable", "ProcessosTable"),
+            writes=("EventosTable", "PublicoTable"),
+            sends=("AvisosQueue",),
+        ),
+        "forward_tramite_changes": Access(sends=("BarramentoQueue",)),
+        # Hosted agencies' side of the bus: imports (reading the sender's content), receipts.
+        "run_bus_work": Access(
+            reads=("ClientesTable", "EstruturasTable"),
+            writes=("ProcessosTable", "TramitesTable"),
+            reads_objects=("DocumentosBucket",),
+            signs=("AssinaturaKey",),
+        ),
+        # Cancels what is past its deadline; counts what is stuck per state, agency by agency
+        # (the registry's agencies, then each one's pendências: no Scan).
+        "cancel_stalled_tramites": Access(reads=("EstruturasTable",), writes=("TramitesTable",)),
+    },
 )
 
 

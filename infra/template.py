@@ -33,18 +33,27 @@ from pathlib import Path
 from chalicelib import config
 from chalicelib.api import problems
 from chalicelib.api.problems import ProblemType
+from infra import edge
+from infra.access_logs import (
+    API_GATEWAY_ACCOUNT,
+    access_log_setting,
+    api_access_log_outputs,
+    api_access_log_resources,
+    log_bucket_outputs,
+    log_bucket_resources,
+)
 from infra.buckets import bucket_policy, private_bucket
 from infra.cfn import Json, account_administers, arn_of, get_att, ref
 from infra.chalice_app import ChaliceApp, Function, read_app
 from infra.data_key import DATA_KEY, data_key_resources, queue_encryption, table_encryption
-from infra.iam import functions_policy
+from infra.iam import AccessError, Trigger, function_policy
 from infra.monitoring import (
     ALARM_EMAIL,
     ALARMS_TOPIC,
     DASHBOARD,
     HAS_ALARM_EMAIL,
     alarm_actions,
-    alarm_email_parameter,
+    monitoring_parameters,
     monitoring_resources,
 )
 from infra.resources import STACK, Bucket, Queue, SigningKey, Stack, Table, key_schema
@@ -55,6 +64,7 @@ DEFAULT_REGION = "sa-east-1"  # packaging needs a region, never an account
 STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")  # valid in every physical name (S3 is the strictest)
 
 BATCH_FAILURES = "ReportBatchItemFailures"
+MIN_SQS_CONCURRENCY = 2  # the least MaximumConcurrency an SQS event source mapping takes
 MAIL_SENDER = "MailSender"  # template parameter: the verified SES sender address
 MAIL_CONFIGURATION_SET = "MailConfigurationSet"
 MAIL_EVENTS = "MailEventDestination"
@@ -70,6 +80,9 @@ _REQUEST_ID_SLOT = "PEN-REQUEST-ID-SLOT"
 # Added to each function's environment unless .chalice/config.json sets them: responses carry
 # personal data, so traces never record them.
 POWERTOOLS_DEFAULTS = {"POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false"}
+# Lambda's logs: request ids, routes, statuses and pseudonymous references, never personal data
+# (chalicelib/observability.py). Three months covers an incident noticed late; older logs only cost.
+FUNCTION_LOG_RETENTION_DAYS = 90
 CHALICE_CLI = "import sys; from chalice.cli import main; sys.exit(main())"
 
 
@@ -454,6 +467,27 @@ def stack_resources(stack: Stack, stage: str) -> dict[str, Json]:
     return resources
 
 
+def sqs_event_properties(queue: Queue, function: Function) -> Json:
+    """A queue consumer's event source mapping (SAM's SQS event), from its Queue and function."""
+    properties: Json = {
+        "Queue": arn_of(queue.logical_id),
+        "BatchSize": queue.batch_size,
+        "FunctionResponseTypes": [BATCH_FAILURES],
+    }
+    if function.reserved_concurrency is not None:
+        # Lambda's SQS poller scales past a function's reserved concurrency and the invocations it
+        # cannot run are throttled: their messages come back and count receives, and enough of them
+        # land in the DLQ. Capping the poller at the reserved concurrency keeps them waiting in the
+        # queue instead. SQS mappings accept 2 at least.
+        if function.reserved_concurrency < MIN_SQS_CONCURRENCY:
+            raise TemplateError(
+                f"{function.name} consumes {queue.logical_id}: its reserved_concurrency must be at least "
+                f"{MIN_SQS_CONCURRENCY} (.chalice/config.json)"
+            )
+        properties["ScalingConfig"] = {"MaximumConcurrency": function.reserved_concurrency}
+    return properties
+
+
 def stream_event_properties(table: Table) -> Json:
     """A stream consumer's event source mapping (SAM's DynamoDB event), from its Table."""
     return {
@@ -467,6 +501,67 @@ def stream_event_properties(table: Table) -> Json:
     }
 
 
+def function_name(stack: Stack, stage: str, function: Function) -> str:
+    return stack.name(stage, function.name)
+
+
+def function_log_group(stack: Stack, stage: str, function: Function) -> Json:
+    """The function's log group, made by the stack (not by Lambda on the first write) so it has a
+    retention and is encrypted with the data key."""
+    return {
+        "Type": "AWS::Logs::LogGroup",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {
+            "LogGroupName": f"/aws/lambda/{function_name(stack, stage, function)}",
+            "RetentionInDays": FUNCTION_LOG_RETENTION_DAYS,
+            "KmsKeyId": get_att(DATA_KEY, "Arn"),
+        },
+    }
+
+
+def function_role(
+    stack: Stack,
+    stage: str,
+    app: ChaliceApp,
+    function: Function,
+    *,
+    consumers: dict[str, Queue],
+    stream_consumers: dict[str, Table],
+) -> dict[str, Json]:
+    """The function's own role: its whole inline policy (a list replaces Chalice's list)."""
+    if function.role is None:
+        return {}  # a role made outside the stack (Chalice's iam_role_arn): not ours to scope
+    sharing = sorted(f.name for f in app.functions if f.role == function.role)
+    if len(sharing) > 1:
+        raise TemplateError(
+            f"functions {', '.join(sharing)} share the role {function.role}: each function needs its own "
+            '(set "autogen_policy": false in .chalice/config.json)'
+        )
+    queue = consumers.get(function.name)
+    table = stream_consumers.get(function.name)
+    trigger = Trigger(
+        queue=queue.logical_id if queue else None,
+        stream=table.logical_id if table else None,
+        stream_failure_queue=stream_dlq_id(table) if table else None,
+    )
+    try:
+        policy = function_policy(
+            stack,
+            stage,
+            function.name,
+            function_name=function_name(stack, stage, function),
+            trigger=trigger,
+            mail_sender=ref(MAIL_SENDER),
+            data_key=DATA_KEY,
+            xray=app.xray,
+        )
+    except AccessError as error:
+        raise TemplateError(str(error)) from None
+    policies = [{"PolicyName": f"{function.role}Policy", "PolicyDocument": policy}]
+    return {function.role: {"Properties": {"Policies": policies}}}
+
+
 def function_overrides(stack: Stack, stage: str, app: ChaliceApp) -> dict[str, Json]:
     """Per function: its environment and, for a queue or stream consumer, its event on the real
     queue or table stream."""
@@ -477,13 +572,7 @@ def function_overrides(stack: Stack, stage: str, app: ChaliceApp) -> dict[str, J
         environment = function_environment(stack, stage, function, xray=app.xray)
         properties: Json = {"Environment": {"Variables": environment}}
         events = {
-            trigger.event_id: {
-                "Properties": {
-                    "Queue": arn_of(consumers[trigger.function].logical_id),
-                    "BatchSize": consumers[trigger.function].batch_size,
-                    "FunctionResponseTypes": [BATCH_FAILURES],
-                }
-            }
+            trigger.event_id: {"Properties": sqs_event_properties(consumers[trigger.function], function)}
             for trigger in app.sqs_triggers
             if trigger.function == function.name
         }
@@ -496,22 +585,17 @@ def function_overrides(stack: Stack, stage: str, app: ChaliceApp) -> dict[str, J
         )
         if events:
             properties["Events"] = events
-        overrides[function.logical_id] = {"Properties": properties}
-    policy = functions_policy(
-        stack,
-        stage,
-        consumed_queues=[q.logical_id for q in consumers.values()],
-        consumed_streams=[t.logical_id for t in stream_consumers.values()],
-        stream_failure_queues=[stream_dlq_id(t) for t in stream_consumers.values()],
-        indexed_tables=[t.logical_id for t in stack.tables if key_schema(t)[2]],
-        mail_sender=ref(MAIL_SENDER),
-        data_key=DATA_KEY,
-        xray=app.xray,
-    )
-    for role in app.roles:
-        # A list replaces Chalice's list: this is the role's whole inline policy.
-        policies = [{"PolicyName": f"{role}Policy", "PolicyDocument": policy}]
-        overrides[role] = {"Properties": {"Policies": policies}}
+        # Named as `chalice deploy` would name it, so its log group (below) and the operators'
+        # console searches know the name before the stack exists.
+        properties["FunctionName"] = function_name(stack, stage, function)
+        log_group = f"{function.logical_id}LogGroup"
+        # Before the function: Lambda would otherwise make the group at its first write, and the
+        # stack could not make it after.
+        overrides[function.logical_id] = {"DependsOn": [log_group], "Properties": properties}
+        overrides[log_group] = function_log_group(stack, stage, function)
+        overrides.update(
+            function_role(stack, stage, app, function, consumers=consumers, stream_consumers=stream_consumers)
+        )
     return overrides
 
 
@@ -528,6 +612,7 @@ def stack_outputs(stack: Stack) -> dict[str, Json]:
     outputs[f"{MAIL_CONFIGURATION_SET}Name"] = {"Value": ref(MAIL_CONFIGURATION_SET)}
     outputs[f"{ALARMS_TOPIC}Arn"] = {"Value": ref(ALARMS_TOPIC)}
     outputs[f"{DASHBOARD}Name"] = {"Value": ref(DASHBOARD)}
+    outputs.update(log_bucket_outputs())
     return outputs
 
 
@@ -540,33 +625,53 @@ def merge_template(stage: str, app: ChaliceApp, stack: Stack = STACK) -> Json:
     """What infra/template.py adds to (or overrides in) `chalice package`'s SAM template."""
     check_stage(stage)
     resources = stack_resources(stack, stage)
+    resources.update(log_bucket_resources(stack, stage))  # every bucket logs to it (infra/buckets.py)
     resources.update(function_overrides(stack, stage, app))
     resources.update(monitoring_resources(stack, stage, app))
     outputs = stack_outputs(stack)
+    parameters: dict[str, Json] = {
+        MAIL_SENDER: {
+            "Type": "String",
+            "Description": "Sender of the e-mails: an address verified in SES (docs/DEPLOY.md)",
+            "AllowedPattern": r"^[^@\s]+@[^@\s]+$",
+        },
+        SITE_URL: site_url_parameter(),
+        **monitoring_parameters(),
+    }
+    conditions: dict[str, Json] = {HAS_ALARM_EMAIL: {"Fn::Not": [{"Fn::Equals": [ref(ALARM_EMAIL), ""]}]}}
+    rules: dict[str, Json] = {}
     if app.rest_api is not None:
         resources[app.rest_api] = {
+            # API Gateway refuses a stage with an access log until the account has its logging role.
+            "DependsOn": [API_GATEWAY_ACCOUNT],
             "Properties": {
                 "DefinitionBody": {GATEWAY_RESPONSES: gateway_responses()},
                 "TracingEnabled": True,  # X-Ray from API Gateway on, so a trace starts at the edge
-            }
+                "AccessLogSetting": access_log_setting(),  # infra/access_logs.py
+                "MethodSettings": edge.method_settings(),  # throttling (infra/edge.py)
+            },
         }
+        resources.update(api_access_log_resources(stack, stage))
+        resources.update(edge.api_waf_resources(stack, stage, app.rest_api))
+        resources.update(edge.api_domain_resources(app.rest_api))
         resources.update(site_resources(stack, stage, app.rest_api))
         outputs.update(site_outputs())
-    return {
+        outputs.update(api_access_log_outputs())
+        outputs.update(edge.edge_outputs())
+        # The optional WAF, custom domain and TLS parameters (infra/edge.py), all empty by default.
+        parameters.update(edge.edge_parameters())
+        conditions.update(edge.edge_conditions())
+        rules.update(edge.edge_rules())
+    merge: Json = {
         "Description": f"PEN - Processo Eletrônico Nacional, stage {stage} (infra/template.py)",
-        "Parameters": {
-            MAIL_SENDER: {
-                "Type": "String",
-                "Description": "Sender of the e-mails: an address verified in SES (docs/DEPLOY.md)",
-                "AllowedPattern": r"^[^@\s]+@[^@\s]+$",
-            },
-            SITE_URL: site_url_parameter(),
-            ALARM_EMAIL: alarm_email_parameter(),
-        },
-        "Conditions": {HAS_ALARM_EMAIL: {"Fn::Not": [{"Fn::Equals": [ref(ALARM_EMAIL), ""]}]}},
+        "Parameters": parameters,
+        "Conditions": conditions,
         "Resources": resources,
         "Outputs": outputs,
     }
+    if rules:
+        merge["Rules"] = rules
+    return merge
 
 
 # --- packaging --------------------------------------------------------------------------------------

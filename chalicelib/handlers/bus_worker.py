@@ -8,10 +8,16 @@
 Both report partial batch failures (infra/ sets ReportBatchItemFailures), so one failing trâmite is
 retried alone; every step is idempotent, so retries and duplicates are harmless, and a message that
 keeps failing ends in the queue's dead-letter queue with an alarm on it.
+
+`forward_tramite_changes` also publishes TramitesPorEstado (dimension Estado): the trâmites entering
+each state. The stream is where each state change is seen exactly once, whoever made it (an agency's
+API call, the hosted worker, the schedule's automatic cancel); only a retried batch can count a change
+again, and only when the retry redelivers a record that was already forwarded.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -20,7 +26,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
 from chalicelib.bootstrap import services
-from chalicelib.observability import logger
+from chalicelib.domain.bus import TramiteState
+from chalicelib.observability import STATE_DIMENSION, TRAMITES_BY_STATE, logger, publish
 from chalicelib.store.bus_queue import work_from_json
 
 bp = Blueprint(__name__)
@@ -44,18 +51,32 @@ def state_change(record: DynamoDBRecord) -> tuple[str, int] | None:
     return str(new["idt"]), state
 
 
-def forward_record(record: DynamoDBRecord) -> None:
+def forward_record(record: DynamoDBRecord) -> int | None:
+    """Queues the record's state change, if any; returns the state entered (or None)."""
     change = state_change(record)
-    if change is not None:
-        services().bus_work.enqueue(*change)
+    if change is None:
+        return None
+    services().bus_work.enqueue(*change)
+    return change[1]
 
 
 @bp.on_dynamodb_record(stream_arn=TRAMITES_STREAM, batch_size=10, starting_position="TRIM_HORIZON")
 def forward_tramite_changes(event: Any) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-    response = process_partial_response(
-        event=event.to_dict(), record_handler=forward_record, processor=processor, context=event.context
-    )
+    entered: Counter[int] = Counter()
+
+    def handle(record: DynamoDBRecord) -> None:
+        state = forward_record(record)
+        if state is not None:  # counted once forwarded: a failed record is counted on its retry
+            entered[state] += 1
+
+    try:
+        response = process_partial_response(
+            event=event.to_dict(), record_handler=handle, processor=processor, context=event.context
+        )
+    finally:
+        for state, count in sorted(entered.items()):
+            publish(TRAMITES_BY_STATE, count, dimensions={STATE_DIMENSION: TramiteState(state).name})
     return dict(response)
 
 

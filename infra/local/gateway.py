@@ -15,6 +15,7 @@ from chalice import UnauthorizedError
 from chalice.local import ForbiddenError, LocalGateway, LocalGatewayException, NotAuthorizedError
 
 from chalicelib.api import problems
+from infra.local import audit
 
 MAX_GATEWAY_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
 
@@ -48,7 +49,8 @@ class ProblemGateway(LocalGateway):
         if body is not None and len(body) > MAX_GATEWAY_BODY:
             raise ProblemError("REQUEST_TOO_LARGE", cid)
         try:
-            return dict(super().handle_request(method, path, headers, body))
+            with audit.running(audit.API_FUNCTION):
+                return dict(super().handle_request(method, path, headers, body))
         except ProblemError:
             raise
         except LocalGatewayException as error:

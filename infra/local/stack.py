@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -33,13 +34,13 @@ from typing import Any
 from moto.server import ThreadedMotoServer
 
 from chalicelib import bootstrap, config, observability
-from infra.local import state
+from infra.local import audit, state
 from infra.local.resources import client, create_resources
 from infra.local.seed import DemoCredential, seed
 from infra.local.server import make_api_server, stage_environment
 from infra.local.site import make_site_server
 from infra.local.state import HOST, REGION, ROOT, STAGE
-from infra.local.worker import Worker
+from infra.local.worker import ACCOUNT, ENV_SCHEDULE_SECONDS, Worker
 from infra.site import build as build_site
 
 READY_LINE = "Local stack ready"
@@ -59,6 +60,16 @@ def port_from_env(name: str, default: int) -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise SystemExit(f"{name} must be a TCP port number, not {value!r}")
     return int(value)
+
+
+def schedule_every_from_env() -> timedelta | None:
+    """PEN_LOCAL_SCHEDULE_SECONDS: run every rate schedule this often instead of its own rate."""
+    value = os.environ.get(ENV_SCHEDULE_SECONDS, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) == 0:
+        raise SystemExit(f"{ENV_SCHEDULE_SECONDS} must be a whole number of seconds, not {value!r}")
+    return timedelta(seconds=int(value))
 
 
 def port_in_use(port: int) -> bool:
@@ -113,6 +124,7 @@ class LocalStack:
             os.environ.pop(name, None)
         os.environ.update(base_environment(self.endpoint, self.site_url))
         self._start_moto()
+        audit.install_from_env(REGION, ACCOUNT)
         resources_env = create_resources(self.endpoint, STAGE, REGION)
         os.environ.update(stage_environment(ROOT, STAGE))
         os.environ.update(resources_env)
@@ -139,6 +151,7 @@ class LocalStack:
             region=REGION,
             dynamodb=client("dynamodb", self.endpoint, REGION),
             dynamodb_streams=client("dynamodbstreams", self.endpoint, REGION),
+            schedule_every=schedule_every_from_env(),
         )
         threads = self.worker.start(self.stop)
         self._exit.callback(self._join, threads)

@@ -35,12 +35,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 from chalice.app import Chalice, DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 
+from infra.local import audit
 from infra.local.resources import client
 from infra.resources import STACK, Queue, Stack, Table
 
 MAX_SQS_BATCH = 10  # one ReceiveMessage call; Lambda only batches more with a batching window
 DEFAULT_WAIT_SECONDS = 1
 LAMBDA_TIMEOUT_MS = 60_000
+ENV_SCHEDULE_SECONDS = "PEN_LOCAL_SCHEDULE_SECONDS"  # read by infra/local/stack.py
 ACCOUNT = "123456789012"  # moto's default account, so ARNs agree with the queues'
 Log = Callable[[str], None]
 
@@ -192,12 +194,14 @@ class Schedule:
     last_minute: datetime | None = field(default=None, repr=False)
 
     @classmethod
-    def parse(cls, name: str, expression: Any) -> Schedule:
+    def parse(cls, name: str, expression: Any, every: timedelta | None = None) -> Schedule:
+        """`every`, when given, replaces a rate's own interval (the local stack's
+        PEN_LOCAL_SCHEDULE_SECONDS: see the auto-cancel run without waiting a quarter of an hour)."""
         text = expression.to_string() if hasattr(expression, "to_string") else str(expression)
         text = text.strip()
         if rate := _RATE.match(text):
             amount, unit = int(rate[1]), rate[2].rstrip("s")
-            interval = timedelta(**{f"{unit}s": amount})
+            interval = every or timedelta(**{f"{unit}s": amount})
             return cls(name, text, interval=interval, next_run=datetime.now(UTC) + interval)
         if cron := _CRON.match(text):
             parts = cron[1].split()
@@ -652,8 +656,10 @@ class Worker:
         dynamodb_streams: Any = None,
         wait_seconds: int = DEFAULT_WAIT_SECONDS,
         log: Log = console,
+        schedule_every: timedelta | None = None,
     ) -> None:
         self._app = app
+        self._schedule_every = schedule_every
         self._sqs = sqs
         self._stage = stage
         self._region = region
@@ -694,6 +700,7 @@ class Worker:
         stack: Stack = STACK,
         dynamodb: Any = None,
         dynamodb_streams: Any = None,
+        schedule_every: timedelta | None = None,
     ) -> Worker:
         """A worker for every queue and every consumed table stream of the stack (STACK but in
         tests), with the URLs `create_resources` returned in `env`. The DynamoDB clients default to
@@ -727,6 +734,7 @@ class Worker:
             dynamodb=dynamodb,
             dynamodb_streams=dynamodb_streams,
             log=log,
+            schedule_every=schedule_every,
         )
 
     def handler(self, name: str) -> Callable[[dict[str, Any], Any], Any]:
@@ -735,7 +743,7 @@ class Worker:
         except KeyError:
             known = ", ".join(sorted(self._app.handler_map))
             raise LookupError(f"the app has no handler named {name!r} (it has: {known})") from None
-        return found
+        return audit.as_function(name, found)
 
     def stream_handler(self, name: str) -> Callable[[dict[str, Any], Any], Any]:
         """The handler a table's stream_handler names; it must be an `on_dynamodb_record` one."""
@@ -809,7 +817,8 @@ class Worker:
         for config in self._app.event_sources:
             if isinstance(config, ScheduledEventConfig):
                 try:
-                    schedules.append(Schedule.parse(config.name, config.schedule_expression))
+                    expression = config.schedule_expression
+                    schedules.append(Schedule.parse(config.name, expression, self._schedule_every))
                 except (UnsupportedScheduleError, ValueError) as error:
                     self._log(f"worker: schedule {config.name} will not run locally ({error}); "
                               "run it by hand with Worker.run_schedule")  # fmt: skip
@@ -917,5 +926,10 @@ class Worker:
             + f", then {s.failure_queue_url.rsplit('/', 1)[-1]})"
             for s in self.streams
         ]
-        lines += [f"{s.name} ← {s.expression} (UTC)" for s in self.schedules]
+        lines += [
+            f"{s.name} ← every {s.interval.total_seconds():.0f} s ({ENV_SCHEDULE_SECONDS}; {s.expression})"
+            if self._schedule_every and s.interval
+            else f"{s.name} ← {s.expression} (UTC)"
+            for s in self.schedules
+        ]
         return lines

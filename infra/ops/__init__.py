@@ -38,6 +38,7 @@ from chalicelib.services.ports import StructureQuery
 from infra.ops import processes as ops_processes
 from infra.ops import queues as ops_queues
 from infra.ops import receipts as ops_receipts
+from infra.ops import tables as ops_tables
 from infra.ops import tramites as ops_tramites
 from infra.ops.console import CheckFailed, OpsError
 from infra.resources import STACK
@@ -189,6 +190,9 @@ def run(args: argparse.Namespace) -> None:
     settings = _settings(args)
     if args.group in {"queues", "dlq"}:
         ops_queues.run(args, settings)
+        return
+    if args.group == "table":
+        ops_tables.run(args, settings)
         return
     services = build(settings)
     if args.group == "tramites":
@@ -352,6 +356,7 @@ def parser() -> argparse.ArgumentParser:
     ops_tramites.add_parsers(groups)
     ops_processes.add_parsers(groups)
     ops_receipts.add_parsers(groups)
+    ops_tables.add_parsers(groups)
     return root
 
 

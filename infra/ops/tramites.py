@@ -1,7 +1,8 @@
 """Trâmites stuck in a non-final state, and what an operator can do about one: retry the bus step
 the platform owes it, or cancel it.
 
-Where the stuck ones come from (index Queries only, never a Scan of the trâmites table):
+Where the stuck ones come from: chalicelib/services/stuck.py, the search the bus's schedule also runs
+to publish the stuck counts (index Queries only, never a Scan of the trâmites table):
 
 * states 1 to 4: the automatic-cancel index (`cancelamento`, sparse: exactly the trâmites in 1-4,
   keyed by their deadline, i.e. their last state change plus PEN_BARRAMENTO_PRAZO_DIAS), the one
@@ -14,9 +15,7 @@ Where the stuck ones come from (index Queries only, never a Scan of the trâmite
 from __future__ import annotations
 
 import argparse
-from collections import Counter
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.bootstrap import Services
@@ -28,7 +27,7 @@ from chalicelib.domain.bus import (
     pending_agency,
 )
 from chalicelib.domain.credentials import Caller, Scope
-from chalicelib.services.ports import StructureQuery
+from chalicelib.services.stuck import OPEN_STATES
 from infra.ops.console import (
     OpsError,
     Progress,
@@ -40,70 +39,7 @@ from infra.ops.console import (
     utc_text,
 )
 
-OPEN_STATES = tuple(s for s in TramiteState if not s.final)  # 1, 2, 3, 4, 5, 8
-SENDER_STATES = frozenset({TramiteState.RECIBO_ENVIADO, TramiteState.RECUSADO})
 OPERATOR_CLIENT = "operador-plataforma"  # the API client named in the history for an operator's move
-PAGE = 100
-
-
-def _repository(services: Services) -> Any:
-    """The bus's trâmite store, on the CLI's settings (the service keeps its own private)."""
-    from pynamodb.connection import Connection
-
-    from chalicelib.store.tramites import DynamoTramiteRepository
-
-    settings = services.settings
-    connection = Connection(region=settings.region, host=settings.endpoint_url)
-    return DynamoTramiteRepository(connection, settings.bus_deadline_days)
-
-
-def _in_states_1_to_4(repository: Any, changed_before: datetime, deadline_days: int) -> Iterator[Tramite]:
-    # The index key is the deadline: last change + the deadline's days. So "changed before X" is
-    # "due before X + days".
-    due_before = changed_before + timedelta(days=deadline_days)
-    cursor: str | None = None
-    while True:
-        page = repository.due_for_auto_cancel(due_before, cursor, PAGE)
-        yield from page.items
-        cursor = page.cursor
-        if cursor is None:
-            return
-
-
-def _agencies(services: Services) -> list[str]:
-    found: list[str] = []
-    cursor: str | None = None
-    while True:
-        page = services.registry.search(StructureQuery(), cursor, PAGE)
-        found += [s.id for s in page.items if s.is_agency]
-        cursor = page.cursor
-        if cursor is None:
-            return found
-
-
-def _waiting_for_senders(
-    services: Services, repository: Any, changed_before: datetime, states: frozenset[TramiteState]
-) -> Iterator[Tramite]:
-    agencies = _agencies(services)
-    progress = Progress(len(agencies), "agencies' pendências read", every=50)
-    try:
-        for agency in agencies:
-            cursor: str | None = None
-            while True:
-                page = repository.pending_for(agency, cursor, PAGE)
-                recent = False
-                for tramite in page.items:  # oldest change first: stop at the first recent one
-                    if tramite.updated_at >= changed_before:
-                        recent = True
-                        break
-                    if tramite.state in states:
-                        yield tramite
-                if recent or page.cursor is None:
-                    break
-                cursor = page.cursor
-            progress.step()
-    finally:
-        progress.close()
 
 
 def stuck(services: Services, states: list[int] | None, older_than: str, as_json: bool) -> None:
@@ -115,19 +51,14 @@ def stuck(services: Services, states: list[int] | None, older_than: str, as_json
     if final:
         raise OpsError(f"state(s) {', '.join(map(str, final))} are final: nothing stays stuck there")
     threshold = parse_duration(older_than)
-    now = datetime.now(UTC)
-    changed_before = now - threshold
-    repository = _repository(services)
-    found: dict[str, Tramite] = {}
-    if wanted & AUTO_CANCEL_STATES:
-        for tramite in _in_states_1_to_4(repository, changed_before, services.settings.bus_deadline_days):
-            if tramite.state in wanted:
-                found[tramite.idt] = tramite
-    if wanted & SENDER_STATES:
-        for tramite in _waiting_for_senders(services, repository, changed_before, wanted & SENDER_STATES):
-            found[tramite.idt] = tramite
-    tramites = sorted(found.values(), key=lambda t: t.updated_at)
-    counts = Counter(t.state for t in tramites)
+    found = services.stuck.find(
+        dict.fromkeys(wanted, threshold),
+        progress=lambda total: Progress(total, "agencies' pendências read", every=50),
+    )
+    now = found.at
+    changed_before = found.changed_before(threshold)
+    tramites = found.tramites
+    counts = found.counts
     if as_json:
         print_json(
             {

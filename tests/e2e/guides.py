@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -23,6 +24,8 @@ def run_guide(stack: RunningStack, guide: Path, tmp_path: Path, timeout: float) 
     script.write_text("set -euo pipefail\n" + "\n".join(shell_blocks(guide)), encoding="utf-8")
     env = {
         **stack.env(),
+        # The virtualenv's tools first (the AWS CLI the runbook uses), as `make test` does not activate it.
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
         "BASE": stack.api_url,
         "PEN_LOCAL_DIR": str(stack.local_dir),
         "PYTHON": sys.executable,

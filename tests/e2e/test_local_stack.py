@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
+from infra.local.audit import ENV_AUDIT_FILE
 from infra.local.stack import READY_LINE
 from infra.local.state import (
     CREDENTIALS_FILE,
@@ -75,6 +76,7 @@ class RunningStack:
     site_port: int
     local_dir: Path
     console: Path
+    audit_file: Path  # every AWS call the app's functions made (infra/local/audit.py)
 
     @property
     def site_url(self) -> str:
@@ -109,12 +111,15 @@ class RunningStack:
             return None
 
 
-def start_stack(folder: Path) -> RunningStack:
+def start_stack(folder: Path, **extra_env: str) -> RunningStack:
     api_port, moto_port, site_port = free_ports(3)
     folder.mkdir(parents=True, exist_ok=True)
     console = folder / "console.log"
+    audit_file = folder / "aws-calls.jsonl"
     env = {
         **os.environ,
+        **extra_env,
+        ENV_AUDIT_FILE: str(audit_file),
         ENV_API_PORT: str(api_port),
         ENV_MOTO_PORT: str(moto_port),
         ENV_SITE_PORT: str(site_port),
@@ -125,7 +130,7 @@ def start_stack(folder: Path) -> RunningStack:
         process = subprocess.Popen(
             [sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    stack = RunningStack(process, api_port, moto_port, site_port, folder / "state", console)
+    stack = RunningStack(process, api_port, moto_port, site_port, folder / "state", console, audit_file)
     deadline = time.monotonic() + READY_TIMEOUT
     while READY_LINE not in stack.output():
         if process.poll() is not None:

@@ -19,11 +19,22 @@ from chalicelib import bootstrap
 from chalicelib.config import ENV_ENDPOINT, Settings
 from chalicelib.domain.credentials import Scope
 from chalicelib.domain.structures import Structure
+from infra.local import audit
 from infra.local.gateway import ProblemGateway
 from infra.local.resources import client, create_resources
 from infra.local.worker import Worker
 from infra.resources import STACK
 from tests import servers
+from tests.least_privilege import ACCOUNT, assert_least_privilege_holds
+
+# Every AWS call a function makes in these tests (a route, the authorizer, a handler the worker
+# runs), checked after each test against that function's role in the template.
+AUDITED: list[audit.Call] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _audit_aws_calls() -> None:
+    audit.install(AUDITED.append, servers.REGION, ACCOUNT)
 
 
 @dataclass
@@ -43,6 +54,7 @@ def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     bootstrap.reset()
+    AUDITED.clear()
     services = bootstrap.services()
     registry = services.registry
     registry.save(Structure(id="100", name="Ministério da Saúde", acronym="MS", agency_id="",
@@ -63,6 +75,7 @@ def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack
         tokens[name], client_ids[name] = issued.token, issued.client.id
     yield Stack(moto_endpoint, services.settings, services, tokens, client_ids)
     bootstrap.reset()
+    assert_least_privilege_holds(list(AUDITED), stage)
 
 
 def queue_urls() -> dict[str, str]:

@@ -22,6 +22,7 @@ from chalicelib import config
 from chalicelib.api import problems
 from chalicelib.store.models import TABLE_MODELS
 from infra import monitoring, site_hosting, template
+from infra.buckets import LOG_BUCKET
 from infra.chalice_app import ChaliceApp, read_app
 from infra.data_key import DATA_KEY
 from infra.resources import SITE_SECURITY_HEADERS, STACK, Bucket, Queue, SigningKey, Table, key_schema
@@ -233,9 +234,11 @@ def test_every_stream_consumer_reads_its_table_stream(packaged: Packaged, table:
         packaged.resources[failure_queue]["Properties"]["QueueName"]
         == f"pen-{STAGE}-{table.suffix}-stream-dlq"
     )
-    policy = json.dumps(packaged.resources["DefaultRole"]["Properties"]["Policies"])
-    assert json.dumps({"Fn::GetAtt": [table.logical_id, "StreamArn"]}) in policy
-    assert json.dumps({"Fn::GetAtt": [failure_queue, "Arn"]}) in policy
+    for name, other in packaged.functions().items():
+        policy = json.dumps(packaged.resources[role_of(other)]["Properties"]["Policies"])
+        reads = other["Properties"] is function
+        assert (json.dumps({"Fn::GetAtt": [table.logical_id, "StreamArn"]}) in policy) is reads, name
+        assert (json.dumps({"Fn::GetAtt": [failure_queue, "Arn"]}) in policy) is reads, name
 
 
 def test_no_sqs_event_points_outside_the_stack(packaged: Packaged) -> None:
@@ -275,43 +278,96 @@ def test_every_function_finds_every_resource(packaged: Packaged) -> None:
         assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
 
 
-def test_the_functions_role_grants_only_what_the_code_uses(packaged: Packaged) -> None:
-    roles = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in packaged.functions().values()}
-    tables = {t.logical_id for t in STACK.tables}
-    queues = {q.logical_id for q in STACK.queues}
-    consumed = {q.logical_id for q in STACK.queues}  # every queue has its consumer in the app
-    for role in roles:
-        policies = packaged.resources[role]["Properties"]["Policies"]
-        assert len(policies) == 1
-        statements = policies[0]["PolicyDocument"]["Statement"]
-        granted: dict[str, set[str]] = {}
-        for statement in statements:
-            assert statement["Effect"] == "Allow"
-            actions = statement["Action"]
-            assert all("*" not in action for action in actions), actions
-            if statement["Resource"] == ["*"]:
-                assert all(a.startswith("xray:") for a in actions), f"{actions} on every resource"
-                continue
-            for action in actions:
-                for resource in statement["Resource"]:
-                    text = json.dumps(resource)
-                    granted.setdefault(action, set()).update(
-                        name for name in tables | queues if f'"{name}"' in text or f"{{{name}." in text
-                    )
-        assert not any(a.startswith("dynamodb:") and a.endswith(("Scan", "Table")) for a in granted)
-        assert granted["dynamodb:GetItem"] == tables
-        assert granted["dynamodb:PutItem"] == tables
-        assert granted["dynamodb:ConditionCheckItem"] == tables
-        assert granted["sqs:SendMessage"] == queues
-        assert granted["sqs:ReceiveMessage"] == consumed
-        assert granted["sqs:DeleteMessage"] == consumed
-        assert "ses:SendEmail" in granted
-        assert "sqs:PurgeQueue" not in granted
-        [data_key] = [st for st in statements if st["Sid"] == "DataKey"]
-        assert (data_key["Action"], data_key["Resource"]) == (
-            ["kms:Decrypt", "kms:GenerateDataKey"],
-            [{"Fn::GetAtt": [DATA_KEY, "Arn"]}],
-        )
+def role_of(function: dict[str, Any]) -> str:
+    return str(function["Properties"]["Role"]["Fn::GetAtt"][0])
+
+
+def granted(packaged: Packaged, role: str) -> dict[str, set[str]]:
+    """Action -> the logical ids (tables, queues, buckets, keys) its role grants it on."""
+    names = {t.logical_id for t in STACK.tables} | {q.logical_id for q in STACK.queues}
+    names |= {b.logical_id for b in STACK.buckets} | {k.logical_id for k in STACK.keys}
+    names |= {f"{q.logical_id}Dlq" for q in STACK.queues} | {f"{t.logical_id}StreamDlq" for t in STACK.tables}
+    policies = packaged.resources[role]["Properties"]["Policies"]
+    assert len(policies) == 1
+    found: dict[str, set[str]] = {}
+    for statement in policies[0]["PolicyDocument"]["Statement"]:
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"]
+        assert all("*" not in action for action in actions), actions
+        if statement["Resource"] == ["*"]:
+            assert all(a.startswith("xray:") for a in actions), f"{actions} on every resource"
+            continue
+        for action in actions:
+            for resource in statement["Resource"]:
+                text = json.dumps(resource)
+                found.setdefault(action, set()).update(
+                    name for name in names if f'"{name}"' in text or f"{{{name}." in text
+                )
+    return found
+
+
+def test_every_function_has_its_own_role(packaged: Packaged) -> None:
+    functions = packaged.functions()
+    roles = [role_of(f) for f in functions.values()]
+    assert len(set(roles)) == len(roles) == len(packaged.app.functions)
+    assert "DefaultRole" not in packaged.resources
+    assert set(STACK.access) == {f.name for f in packaged.app.functions}, "declare each function's access"
+
+
+@pytest.mark.parametrize("name", sorted(STACK.access))
+def test_each_role_grants_only_what_its_function_declares(packaged: Packaged, name: str) -> None:
+    """The grants follow Stack.access and the function's trigger exactly; the e2e and integration
+    tests check that every call each function made is granted (tests/least_privilege.py)."""
+    function = packaged.app.function(name)
+    access = STACK.access[name]
+    resource = packaged.resources[function.logical_id]
+    role = role_of(resource)
+    grants = granted(packaged, role)
+    queue = next((q.logical_id for q in STACK.queues if q.handler == name), None)
+    stream = next((t for t in STACK.stream_consumers if t.stream_handler == name), None)
+    reads = set(access.reads) | set(access.writes)
+
+    assert not any(a.startswith("dynamodb:") and a.endswith(("Scan", "Table")) for a in grants)
+    assert grants.get("dynamodb:GetItem", set()) == reads
+    assert grants.get("dynamodb:Query", set()) == reads
+    for action in ("PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"):
+        assert grants.get(f"dynamodb:{action}", set()) == set(access.writes), action
+    failure_queue = {f"{stream.logical_id}StreamDlq"} if stream else set()
+    assert grants.get("sqs:SendMessage", set()) == set(access.sends) | failure_queue
+    assert grants.get("sqs:ReceiveMessage", set()) == ({queue} if queue else set())
+    assert grants.get("sqs:DeleteMessage", set()) == ({queue} if queue else set())
+    assert grants.get("dynamodb:GetRecords", set()) == ({stream.logical_id} if stream else set())
+    assert ("ses:SendEmail" in grants) is access.mails
+    assert grants.get("s3:PutObject", set()) == set(access.writes_objects)
+    assert grants.get("s3:GetObject", set()) == set(access.reads_objects) | set(access.writes_objects)
+    assert grants.get("kms:Sign", set()) == set(access.signs)
+    assert "sqs:PurgeQueue" not in grants
+    statements = packaged.resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    [logs] = [st for st in statements if st["Sid"] == "Logs"]
+    log_group = resource["Properties"]["FunctionName"]
+    assert logs["Resource"][0]["Fn::Sub"].endswith(f":log-group:/aws/lambda/{log_group}:*")
+    group = packaged.resources[f"{function.logical_id}LogGroup"]["Properties"]
+    assert group["LogGroupName"] == f"/aws/lambda/{log_group}"
+    assert group["KmsKeyId"] == {"Fn::GetAtt": [DATA_KEY, "Arn"]}
+    assert group["RetentionInDays"] == template.FUNCTION_LOG_RETENTION_DAYS
+    [data_key] = [st for st in statements if st["Sid"] == "DataKey"]
+    assert (data_key["Action"], data_key["Resource"]) == (
+        ["kms:Decrypt", "kms:GenerateDataKey"],
+        [{"Fn::GetAtt": [DATA_KEY, "Arn"]}],
+    )
+
+
+def test_queue_consumers_poll_no_faster_than_their_reserved_concurrency(packaged: Packaged) -> None:
+    for queue in STACK.queues:
+        function = packaged.app.function(queue.handler)
+        assert function.reserved_concurrency is not None
+        assert function.reserved_concurrency >= 2
+        properties = packaged.resources[function.logical_id]["Properties"]
+        assert properties["ReservedConcurrentExecutions"] == function.reserved_concurrency
+        (event,) = (e["Properties"] for e in properties["Events"].values() if e["Type"] == "SQS")
+        assert event["ScalingConfig"] == {"MaximumConcurrency": function.reserved_concurrency}
+    for function in packaged.app.functions:
+        assert packaged.resources[function.logical_id]["Properties"]["ReservedConcurrentExecutions"] >= 1
 
 
 def test_everything_at_rest_is_encrypted_with_the_rotated_data_key(packaged: Packaged) -> None:
@@ -324,18 +380,23 @@ def test_everything_at_rest_is_encrypted_with_the_rotated_data_key(packaged: Pac
     services: set[str] = set()
     for statement in key["KeyPolicy"]["Statement"]:
         named = statement["Principal"].get("Service", [])
+        if isinstance(named, dict):  # a regional service principal, Fn::Sub
+            named = named["Fn::Sub"]
         services.update([named] if isinstance(named, str) else named)
     assert services == {
         "ses.amazonaws.com",
         "sns.amazonaws.com",
         "cloudwatch.amazonaws.com",
         "cloudfront.amazonaws.com",
+        "logs.${AWS::Region}.amazonaws.com",  # the stack's log groups (infra/access_logs.py)
     }
     for name, table in packaged.of_type("AWS::DynamoDB::Table").items():
         assert table["Properties"]["SSESpecification"]["KMSMasterKeyId"] == DATA_KEY_REF, name
     for name, queue in packaged.of_type("AWS::SQS::Queue").items():
         assert queue["Properties"]["KmsMasterKeyId"] == DATA_KEY_REF, name
     for name, bucket in packaged.of_type("AWS::S3::Bucket").items():
+        if name == LOG_BUCKET:  # SSE-S3, which S3 server access logs require (test_edge.py)
+            continue
         [rule] = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
         assert rule["ServerSideEncryptionByDefault"] == {
             "SSEAlgorithm": "aws:kms",
@@ -435,7 +496,8 @@ def test_buckets_and_signing_keys_lint_and_are_wired(packaged: Packaged, tmp_pat
         variables = resources[name]["Properties"]["Environment"]["Variables"]
         assert variables["PEN_TEST_BUCKET"] == {"Ref": "DocumentosBucket"}
         assert variables["PEN_TEST_KEY"] == {"Fn::GetAtt": ["AssinaturaKey", "Arn"]}
-    policy = json.dumps(resources["DefaultRole"]["Properties"]["Policies"])
+    api_role = role_of(resources[packaged.app.function("api_handler").logical_id])
+    policy = json.dumps(resources[api_role]["Properties"]["Policies"])
     assert "${DocumentosBucket.Arn}/*" in policy
     assert '["AssinaturaKey", "Arn"]' in policy
 
@@ -676,3 +738,72 @@ def test_a_stream_event_left_on_the_nominal_arn_is_refused(streamed: Packaged) -
     event["Properties"]["Stream"] = NOMINAL_STREAM_ARN
     with pytest.raises(template.TemplateError, match="nominal"):
         template.check_packaged(broken, streamed.app, STREAMED_STACK)
+
+
+def test_stuck_tramite_alarms_watch_the_metric_the_schedule_prints(
+    packaged: Packaged, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.domain.bus import TramiteState
+    from chalicelib.handlers.schedules import publish_stuck_counts
+    from chalicelib.services.stuck import OPEN_STATES
+
+    capsys.readouterr()
+    publish_stuck_counts(dict.fromkeys(OPEN_STATES, 0))  # the schedule's own EMF lines
+    printed: dict[str, dict[str, str]] = {}
+    for line in capsys.readouterr().out.splitlines():
+        blob = json.loads(line)
+        [directive] = blob["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "PEN"
+        assert [m["Name"] for m in directive["Metrics"]] == ["TramitesParados"]
+        [names] = directive["Dimensions"]
+        printed[blob["Estado"]] = {name: blob[name] for name in names}
+    assert set(printed) == {s.name for s in OPEN_STATES}
+
+    parameter = packaged.template["Parameters"]["StuckTramitesThreshold"]
+    assert parameter["Type"] == "Number"
+    assert parameter["Default"] == 10
+    assert parameter["MinValue"] == 0
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in packaged.of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "TramitesParados"
+    }
+    expected = {f"pen-{STAGE}-tramites-parados-{s.name.lower().replace('_', '-')}": s for s in OPEN_STATES}
+    assert set(alarms) == set(expected)
+    assert "pen-prod-tramites-parados-recibo-enviado" in alarms
+    for name, state in expected.items():
+        alarm = alarms[name]
+        # The same metric the handler prints, dimension for dimension, or the alarm reads no data.
+        assert alarm["Namespace"] == "PEN"
+        assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == printed[state.name]
+        assert alarm["Threshold"] == {"Ref": "StuckTramitesThreshold"}
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["Statistic"] == "Maximum"
+        assert alarm["Period"] >= 2 * 15 * 60  # two schedule runs: no period without data
+        assert alarm["AlarmActions"] == [{"Ref": monitoring.ALARMS_TOPIC}]
+        assert alarm["OKActions"] == [{"Ref": monitoring.ALARMS_TOPIC}]
+        assert "docs/OPERATIONS.md" in alarm["AlarmDescription"]
+        assert f"estado {state.value} ({state.label})" in alarm["AlarmDescription"]
+    assert TramiteState.RECIBO_RECEBIDO.name not in printed  # final states never stay stuck
+
+
+def test_the_dashboard_shows_tramites_by_state_notices_and_stuck_ones(packaged: Packaged) -> None:
+    from chalicelib.domain.bus import TramiteState
+    from chalicelib.services.stuck import OPEN_STATES
+
+    body = packaged.resources[monitoring.DASHBOARD]["Properties"]["DashboardBody"]["Fn::Sub"]
+    lines = {
+        json.dumps(metric)
+        for widget in json.loads(body)["widgets"]
+        for metric in widget["properties"]["metrics"]
+    }
+
+    def line(name: str, *dimensions: str) -> str:
+        return json.dumps(["PEN", name, *dimensions, "service", "pen"])
+
+    assert line("AvisosEnviados") in lines
+    for state in TramiteState:
+        assert line("TramitesPorEstado", "Estado", state.name) in lines
+    for state in OPEN_STATES:
+        assert line("TramitesParados", "Estado", state.name) in lines
+    assert line("TramitesParados", "Estado", TramiteState.CANCELADO.name) not in lines
