@@ -92,12 +92,14 @@ def _app_metric(name: str, **dimensions: str) -> list[str]:
     return line
 
 
-def _alarm(name: str, description: str, **properties: object) -> Json:
+def alarm(stack: Stack, stage: str, suffix: str, description: str, **properties: object) -> Json:
+    """An alarm named `pen-<stage>-<suffix>` to the alarms topic. Its description ends with where the
+    runbook says what to do: docs/OPERATIONS.md has an anchor named after the suffix for each."""
     return {
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
-            "AlarmName": name,
-            "AlarmDescription": description,
+            "AlarmName": stack.name(stage, suffix),
+            "AlarmDescription": f"{description} O que fazer: docs/OPERATIONS.md#{suffix}",
             "TreatMissingData": "notBreaching",
             "AlarmActions": alarm_actions(),
             "OKActions": alarm_actions(),
@@ -106,10 +108,14 @@ def _alarm(name: str, description: str, **properties: object) -> Json:
     }
 
 
-def _mail_rate_alarm(name: str, metric: str, threshold: float, what: str) -> Json:
+def _mail_rate_alarm(
+    stack: Stack, stage: str, suffix: str, *, metric: str, threshold: float, what: str
+) -> Json:
     """SES's reputation metric over its review threshold: AWS reviews, then pauses, the sending."""
-    return _alarm(
-        name,
+    return alarm(
+        stack,
+        stage,
+        suffix,
         f"A taxa de {what} do SES passou de {threshold:.1%}: a AWS pode pausar o envio.",
         Namespace="AWS/SES",
         MetricName=metric,
@@ -125,9 +131,11 @@ def _function_alarms(stack: Stack, stage: str, app: ChaliceApp) -> dict[str, Jso
     alarms: dict[str, Json] = {}
     for function in app.functions:
         for metric, what in (("Errors", "falhou"), ("Throttles", "foi limitada (throttling)")):
-            alarms[f"{function.logical_id}{metric}Alarm"] = _alarm(
-                stack.name(stage, f"{function.name}-{metric.lower()}"),
-                f"A função {function.name} {what} nos últimos 5 minutos: veja docs/DEPLOY.md.",
+            alarms[f"{function.logical_id}{metric}Alarm"] = alarm(
+                stack,
+                stage,
+                f"{function.name}-{metric.lower()}",
+                f"A função {function.name} {what} nos últimos 5 minutos.",
                 Namespace="AWS/Lambda",
                 MetricName=metric,
                 Dimensions=[{"Name": "FunctionName", "Value": ref(function.logical_id)}],
@@ -145,12 +153,13 @@ def _stuck_alarms(stack: Stack, stage: str) -> dict[str, Json]:
     for state in OPEN_STATES:
         hours = int(STUCK_AFTER[state].total_seconds() // 3600)
         camel = "".join(word.capitalize() for word in state.name.split("_"))
-        alarms[f"TramitesParados{camel}Alarm"] = _alarm(
-            stack.name(stage, f"tramites-parados-{state_slug(state)}"),
+        alarms[f"TramitesParados{camel}Alarm"] = alarm(
+            stack,
+            stage,
+            f"tramites-parados-{state_slug(state)}",
             f"Mais trâmites do que o limite {STUCK_THRESHOLD} estão parados no estado {state.value} "
             f"({state.label}) há mais de {hours} h sem mudança de estado: liste-os com `python -m "
-            f"infra.ops tramites stuck --state {state.value} --older-than {hours}h` e veja "
-            "docs/OPERATIONS.md.",
+            f"infra.ops tramites stuck --state {state.value} --older-than {hours}h`.",
             Namespace=NAMESPACE,
             MetricName=STUCK_TRAMITES,
             Dimensions=[
@@ -193,8 +202,10 @@ def monitoring_resources(stack: Stack, stage: str, app: ChaliceApp) -> dict[str,
             "Condition": HAS_ALARM_EMAIL,
             "Properties": {"TopicArn": ref(ALARMS_TOPIC), "Protocol": "email", "Endpoint": ref(ALARM_EMAIL)},
         },
-        "Api5xxAlarm": _alarm(
-            stack.name(stage, "api-5xx"),
+        "Api5xxAlarm": alarm(
+            stack,
+            stage,
+            "api-5xx",
             f"Mais de {API_5XX_PERCENT:g}% das requisições à API terminaram em erro 5xx em 5 minutos.",
             Metrics=[
                 _api_metric("erros", "5XXError"),
@@ -206,10 +217,20 @@ def monitoring_resources(stack: Stack, stage: str, app: ChaliceApp) -> dict[str,
             ComparisonOperator="GreaterThanThreshold",
         ),
         "MailBounceRateAlarm": _mail_rate_alarm(
-            stack.name(stage, "ses-devolucoes"), "Reputation.BounceRate", BOUNCE_RATE, "devoluções"
+            stack,
+            stage,
+            "ses-devolucoes",
+            metric="Reputation.BounceRate",
+            threshold=BOUNCE_RATE,
+            what="devoluções",
         ),
         "MailComplaintRateAlarm": _mail_rate_alarm(
-            stack.name(stage, "ses-reclamacoes"), "Reputation.ComplaintRate", COMPLAINT_RATE, "reclamações"
+            stack,
+            stage,
+            "ses-reclamacoes",
+            metric="Reputation.ComplaintRate",
+            threshold=COMPLAINT_RATE,
+            what="reclamações",
         ),
         DASHBOARD: {
             "Type": "AWS::CloudWatch::Dashboard",

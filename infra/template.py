@@ -52,7 +52,7 @@ from infra.monitoring import (
     ALARMS_TOPIC,
     DASHBOARD,
     HAS_ALARM_EMAIL,
-    alarm_actions,
+    alarm,
     monitoring_parameters,
     monitoring_resources,
 )
@@ -164,33 +164,32 @@ def queue_resources(stack: Stack, stage: str, queue: Queue) -> dict[str, Json]:
             },
         },
         dlq_alarm_id(queue): nonempty_queue_alarm(
+            stack,
+            stage,
             dlq_id(queue),
-            f"{stack.dlq_name(stage, queue)}-nao-vazia",
+            f"{queue.suffix}-dlq-nao-vazia",
             f"Mensagens de {stack.name(stage, queue.suffix)} falharam {queue.max_receive_count} "
-            "vezes e estão na fila de mensagens mortas: veja docs/DEPLOY.md.",
+            "vezes e estão na fila de mensagens mortas.",
         ),
     }
 
 
-def nonempty_queue_alarm(queue_id: str, name: str, description: str) -> Json:
+def nonempty_queue_alarm(stack: Stack, stage: str, queue_id: str, suffix: str, description: str) -> Json:
     """An alarm as soon as the queue holds a message (dead-letter and on-failure queues)."""
-    return {
-        "Type": "AWS::CloudWatch::Alarm",
-        "Properties": {
-            "AlarmName": name,
-            "AlarmDescription": description,
-            "Namespace": "AWS/SQS",
-            "MetricName": "ApproximateNumberOfMessagesVisible",
-            "Dimensions": [{"Name": "QueueName", "Value": get_att(queue_id, "QueueName")}],
-            "Statistic": "Maximum",
-            "Period": 300,
-            "EvaluationPeriods": 1,
-            "Threshold": 0,
-            "ComparisonOperator": "GreaterThanThreshold",
-            "TreatMissingData": "notBreaching",
-            "AlarmActions": alarm_actions(),
-        },
-    }
+    return alarm(
+        stack,
+        stage,
+        suffix,
+        description,
+        Namespace="AWS/SQS",
+        MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": get_att(queue_id, "QueueName")}],
+        Statistic="Maximum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
 
 
 def stream_failure_resources(stack: Stack, stage: str, table: Table) -> dict[str, Json]:
@@ -210,15 +209,17 @@ def stream_failure_resources(stack: Stack, stage: str, table: Table) -> dict[str
             },
         },
         stream_dlq_alarm_id(table): nonempty_queue_alarm(
+            stack,
+            stage,
             stream_dlq_id(table),
-            f"{name}-nao-vazia",
+            f"{table.suffix}-stream-dlq-nao-vazia",
             f"Registros do stream de {stack.name(stage, table.suffix)} falharam em {table.stream_handler} "
             + (
                 f"{table.stream_max_retries + 1} vezes e foram descartados"
                 if table.stream_max_retries >= 0
                 else "até expirarem e foram descartados"
             )
-            + ": leia-os do stream em até 24 h (veja docs/DEPLOY.md).",
+            + ": leia-os do stream em até 24 h.",
         ),
     }
 

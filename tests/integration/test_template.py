@@ -807,3 +807,16 @@ def test_the_dashboard_shows_tramites_by_state_notices_and_stuck_ones(packaged: 
     for state in OPEN_STATES:
         assert line("TramitesParados", "Estado", state.name) in lines
     assert line("TramitesParados", "Estado", TramiteState.CANCELADO.name) not in lines
+
+
+def test_every_alarm_says_where_the_runbook_handles_it(packaged: Packaged) -> None:
+    """Each description ends with docs/OPERATIONS.md#<alarm name without pen-<stage>->, an anchor the
+    runbook has: the operator paged at night lands on what to do."""
+    runbook = (ROOT / "docs" / "OPERATIONS.md").read_text(encoding="utf-8")
+    alarms = packaged.of_type("AWS::CloudWatch::Alarm")
+    assert len(alarms) > 20
+    for name, resource in alarms.items():
+        properties = resource["Properties"]
+        anchor = properties["AlarmName"].removeprefix(f"pen-{STAGE}-")
+        assert properties["AlarmDescription"].endswith(f" O que fazer: docs/OPERATIONS.md#{anchor}"), name
+        assert f'<a id="{anchor}"></a>' in runbook, f"docs/OPERATIONS.md has no anchor {anchor}"
