@@ -6,7 +6,7 @@ NODE_STAMP := node_modules/.installed
 STAGE ?= prod
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint types format openapi package site screenshots mail bench clean
+.PHONY: help setup run test lint types format openapi package deploy site screenshots mail bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ screenshots: setup ## retake the site's screenshots shown in the README (docs/sc
 
 package: $(STAMP) ## build the deployable stack offline into build/ (chalice package + our resources)
 	$(PY) -m infra.template package --stage $(STAGE) --out build
+
+deploy: setup ## build, check and deploy STAGE to AWS: PARAMETERS=file.json PEN_ARTIFACTS_BUCKET=... [DRY_RUN=1] (docs/DEPLOY.md)
+	$(PY) -m infra.deploy --stage $(STAGE) $(if $(PARAMETERS),--parameters $(PARAMETERS)) $(if $(DRY_RUN),--dry-run)
 
 bench: setup ## run the benchmarks and record their results in bench/results/
 	$(PY) -m bench.processes
