@@ -541,10 +541,10 @@ class Bus:
         by = self._actor(caller)
         return self._update(self._party(caller, idt), lambda t: acknowledge_refusal(t, by, self._clock.now()))
 
-    def cancel(self, caller: Caller, idt: str) -> Tramite:
-        """1-4 -> 7 by the sender."""
+    def cancel(self, caller: Caller, idt: str, reason: str | None = None) -> Tramite:
+        """1-4 -> 7 by the sender (`reason`: an operator's, on its behalf; kept in the history)."""
         by = self._actor(caller)
-        return self._update(self._party(caller, idt), lambda t: cancel(t, by, self._clock.now()))
+        return self._update(self._party(caller, idt), lambda t: cancel(t, by, self._clock.now(), reason))
 
     def cancel_stalled(self, batch: int = 50) -> list[str]:
         """The schedule's work: every trâmite in 1-4 past its deadline goes to 10. A trâmite that moved

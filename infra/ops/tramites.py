@@ -179,10 +179,10 @@ def cancel(services: Services, idt: str, reason: str, as_sender: bool) -> None:
             f"the history will show agency {tramite.sender_agency_id} with the client {OPERATOR_CLIENT}."
         )
     caller = Caller(tramite.sender_agency_id, OPERATOR_CLIENT, frozenset({Scope.BARRAMENTO}))
-    cancelled = services.bus.cancel(caller, idt)
+    cancelled = services.bus.cancel(caller, idt, reason)
     print(f"trâmite {idt} cancelled on behalf of the sender {_party(services, tramite.sender_agency_id)}: "
-          f"state {cancelled.state.value} ({cancelled.state.label}). Reason (not stored by the bus; keep it "
-          f"in your ticket): {reason}")  # fmt: skip
+          f"state {cancelled.state.value} ({cancelled.state.label}); the history keeps the reason: "
+          f"{cancelled.history[-1].detail}")  # fmt: skip
     if _hosted(services, tramite.sender_agency_id):
         print("The sender is hosted: the bus worker unlocks its process when the change reaches it.")
 
@@ -217,7 +217,7 @@ def add_parsers(groups: Any) -> None:
         "cancel", help="cancel a trâmite in states 1-4 (on the sender's behalf: --as-sender)"
     )
     cancel_parser.add_argument("idt")
-    cancel_parser.add_argument("--reason", required=True, help="why (printed; keep it in your ticket)")
+    cancel_parser.add_argument("--reason", required=True, help="why (kept in the trâmite's history, pt-BR)")
     cancel_parser.add_argument(
         "--as-sender", action="store_true", help="cancel as the sending agency (→ 7); without it, explains"
     )

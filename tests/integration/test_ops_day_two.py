@@ -297,6 +297,8 @@ def test_cancel_explains_then_cancels_as_the_sender(stack: Stack, target: list[s
         "100",
         "operador-plataforma",
     )
+    assert "em nome do remetente: pedido do MS;" in cancelled.history[-1].detail  # the reason is kept
+    assert "pedido do MS" in out
     code, _, err = cli(
         target, capsys, "tramites", "cancel", tramite.idt, "--reason", "de novo", "--as-sender"
     )

@@ -281,9 +281,16 @@ def fetch_receipt(tramite: Tramite, by: Actor, at: datetime) -> Tramite:
     return _move(tramite, Action.FETCH_RECEIPT, by, at, note)
 
 
-def cancel(tramite: Tramite, by: Actor, at: datetime) -> Tramite:
-    """1-4 -> 7: the sender cancels; its process unlocks. Never from 5 or 6."""
-    return _move(tramite, Action.CANCEL, by, at, "Trâmite cancelado pelo remetente; processo desbloqueado.")
+def cancel(tramite: Tramite, by: Actor, at: datetime, reason: str | None = None) -> Tramite:
+    """1-4 -> 7: the sender cancels; its process unlocks. Never from 5 or 6. `reason`: the platform's
+    operators cancelling on the sender's behalf say why, and the history keeps it."""
+    note = "Trâmite cancelado pelo remetente; processo desbloqueado."
+    if reason:
+        note = (
+            f"Trâmite cancelado pela operação da plataforma em nome do remetente: {reason}; "
+            "processo desbloqueado."
+        )
+    return _move(tramite, Action.CANCEL, by, at, note)
 
 
 def refuse(tramite: Tramite, by: Actor, at: datetime, refusal: Refusal) -> Tramite:
