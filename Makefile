@@ -59,6 +59,7 @@ bench: setup ## run the benchmarks and record their results in bench/results/
 	$(PY) -m bench.bus
 	$(PY) -m bench.tracking
 	$(PY) -m bench.site
+	$(PY) -m bench.cost
 
 mail: $(STAMP) ## show the e-mails the local stack has "sent"
 	$(PY) -m infra.local.mail

@@ -3,18 +3,26 @@ and a dated price table. Prints the tables docs/COST.md shows.
 
     .venv/bin/python -m bench.cost
 
-Every number that is not read from bench/results is an assumption stated in VOLUME, DURATION_MS or
+Every number that is not read from bench/results or from the template's own constants (the WebACL's
+rules, the access log's format, the logs' retention) is an assumption stated in VOLUME, DURATION_MS or
 ITEMS below; change them here and rerun. Prices are USD; where the stored price pages gave no
-sa-east-1 value the us-east-1 value is used and marked "us-east-1 (estimate)".
+sa-east-1 value the us-east-1 value is used and marked "us-east-1 (estimate)". The tables also go to
+bench/results/cost.md (`make bench` runs this last, after the benches whose results it reads).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from chalicelib.services.stuck import PAGE as STUCK_PAGE
+from infra.access_logs import ACCESS_LOG_FIELDS, LOG_RETENTION_DAYS
+from infra.edge import MANAGED_RULE_GROUPS
+from infra.template import FUNCTION_LOG_RETENTION_DAYS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MONTH_S = 30 * 24 * 3600
@@ -31,6 +39,7 @@ class Price:
     source: str
 
 
+WAF_REGION = "all regions (third-party quote)"
 PRICES: dict[str, Price] = {
     "lambda_request": Price(0.20 / 1e6, "request", "us-east-1 (estimate)", "aws.amazon.com/lambda/pricing"),
     "lambda_gb_s": Price(
@@ -62,6 +71,12 @@ PRICES: dict[str, Price] = {
         0.50, "GB ingested, Standard class", "us-east-1 (estimate)", "c3x.dev, June 2026"
     ),
     "logs_gb_month": Price(0.03, "GB-month stored", "us-east-1 (estimate)", "c3x.dev, June 2026"),
+    # WAF: AWS's networking blog says its pricing is the same in every region; the values are quoted
+    # by third parties (no stored copy of aws.amazon.com/waf/pricing). AWS's own managed groups used
+    # here (common, known bad inputs) carry no fee of their own.
+    "waf_web_acl_month": Price(5.00, "WebACL-month", WAF_REGION, "c3x.dev; awsnegotiations.com, 2026"),
+    "waf_rule_month": Price(1.00, "rule-month (a managed group: one)", WAF_REGION, "c3x.dev; aws.github.io"),
+    "waf_request": Price(0.60 / 1e6, "request inspected", WAF_REGION, "c3x.dev; awsnegotiations.com, 2026"),
 }
 CF_FREE_GB, CF_FREE_REQUESTS = 1024, 10_000_000  # CloudFront's always-free tier, per month
 
@@ -89,9 +104,21 @@ VOLUME: dict[str, float] = {
     "followed_share": 0.1,  # processes with at least one follower
     "followers_per_followed": 2,
     "subscriptions_per_year": 1_000_000,  # each sends one confirmation e-mail
-    "log_bytes_per_invocation": 1_500,  # access log line + Lambda's START/END/REPORT + warnings
-    "log_retention_months": 3,
+    # Functions' logs: the app's "request" line, Lambda's START/END/REPORT, EMF metric lines, warnings.
+    "log_bytes_per_invocation": 1_500,
+    "log_retention_months": FUNCTION_LOG_RETENTION_DAYS / 30,  # infra/template.py: 90 days
+    # Access logs (infra/access_logs.py), kept LOG_RETENTION_DAYS (365).
+    "s3_log_bytes_per_line": 700,  # S3 server access log; presigned URIs carry their long query string
+    "cf_log_bytes_per_line": 500,  # CloudFront standard log: ~33 tab-separated fields, no cookies
+    "cf_log_gzip_ratio": 0.2,  # CloudFront delivers its standard logs gzipped
+    # The registry (services/stuck.py lists it on every schedule run): agencies above, plus their units.
+    "registry_units": 30_000,  # ~30 units an agency
+    "structure_item_bytes": 350,  # an `estruturas` item as its by_name index returns it
+    "schedule_runs_per_month": 4 * 24 * 30,  # cancel_stalled_tramites: Rate(15 minutes)
 }
+# The API's WebACL (infra/edge.py): the follow form's rate rule, AWS's managed groups (each billed as one
+# rule) and the host rule that exists with a truststore (mutual TLS, as prod is meant to run).
+WAF_RULES = 1 + len(MANAGED_RULE_GROUPS) + 1
 
 DURATION_MS = {  # average billed duration at 512 MB (.chalice/config.json, stage prod)
     "api": 60,
@@ -100,6 +127,7 @@ DURATION_MS = {  # average billed duration at 512 MB (.chalice/config.json, stag
     "bus_worker": 400,
     "notices": 150,
     "mail": 150,
+    "query": 8,  # one DynamoDB Query, in-region, as the schedule makes them one after another
 }
 MEMORY_GB = 512 / 1024
 
@@ -149,6 +177,7 @@ class Op:
     calls: dict[str, float]  # AWS calls of one operation, from bench/results
     source: str
     wru: float = 0.0  # DynamoDB write units of one operation
+    rru: float | None = None  # read units of one operation, when not the flat per-call estimate
     api: bool = True  # an API Gateway request (+ authorizer + handler invocations)
     authorizer: bool = True
 
@@ -250,7 +279,31 @@ def operations() -> list[Op]:  # noqa: PLR0915 - one table of assumptions, read 
     subs = v["subscriptions_per_year"] * month
     sub_calls = {"DynamoDB.PutItem": 1.0, "SQS.SendMessage": 1.0, "SES.SendEmail": 1.0}
     ops.append(Op("follow + confirmation e-mail", subs, sub_calls, "estimate", wru=2, authorizer=False))
+    run = schedule_run()
+    ops.append(Op("schedule: cancel + stuck count (a run)", v["schedule_runs_per_month"],
+                  {"DynamoDB.Query": run["queries"]}, "services/stuck.py, counted", rru=run["rru"],
+                  api=False))  # fmt: skip
     return ops
+
+
+def schedule_run() -> dict[str, float]:
+    """One run of cancel_stalled_tramites: the cancel's Query of the auto-cancel index (nothing due, as
+    a rule), the stuck count's Query of the same index, the registry listed through its by_name index
+    (every structure, agencies and units alike: only agencies are kept), one pendências Query per agency.
+
+    Counted on DynamoDB Local (2026-11-27, 12 agencies, 120 structures: 16 Queries in `find`): with
+    PAGE = 100 each page of the listing takes two Queries (the store asks DynamoDB for pages of at
+    most 100 items and reads one item past the page, so it fetches a second page for the 101st item),
+    so the listing reads every structure about twice."""
+    v = VOLUME
+    structures = v["agencies"] + v["registry_units"]
+    pages = math.ceil(structures / STUCK_PAGE)
+    listing_queries = 2 * pages - 1
+    listing_rru = listing_queries * 0.5 * math.ceil(STUCK_PAGE * v["structure_item_bytes"] / 4096)
+    queries = 2 + listing_queries + v["agencies"]
+    rru = 2 * 0.5 + listing_rru + v["agencies"] * 0.5  # an index Query is eventually consistent; 4 KB
+    return {"queries": queries, "rru": rru, "listing_queries": listing_queries, "structures": structures,
+            "seconds": queries * DURATION_MS["query"] / 1000}  # fmt: skip
 
 
 def monthly(ops: list[Op]) -> dict[str, float]:
@@ -264,6 +317,10 @@ def monthly(ops: list[Op]) -> dict[str, float]:
         for call, count in op.calls.items():
             add(call, count * op.per_month)
         add("ddb_wru", op.wru * op.per_month)
+        if op.rru is not None:  # read units counted apart: keep its calls out of the flat estimate
+            add("rru_apart", op.rru * op.per_month)
+            add("get_apart", op.calls.get("DynamoDB.GetItem", 0) * op.per_month)
+            add("query_apart", op.calls.get("DynamoDB.Query", 0) * op.per_month)
         if op.api:
             add("apigw", op.per_month)
             add("lambda_api", op.per_month)
@@ -276,8 +333,9 @@ def monthly(ops: list[Op]) -> dict[str, float]:
     add("ddb_wru", posts * 3)  # Powertools idempotency: in-progress put + completion with the answer
     add("DynamoDB.PutItem", posts)
     add("DynamoDB.UpdateItem", posts)
-    reads = n.get("DynamoDB.GetItem", 0) + 2 * n.get("DynamoDB.Query", 0)  # a Query: ~2 units
-    n["ddb_rru"] = reads
+    gets = n.get("DynamoDB.GetItem", 0) - n.get("get_apart", 0)
+    queries = n.get("DynamoDB.Query", 0) - n.get("query_apart", 0)
+    n["ddb_rru"] = gets + 2 * queries + n.get("rru_apart", 0)  # a Query: ~2 units
     # Site: visits = lookups; the first visit fetches 8 files, a repeat 3 (bench/results/site.json).
     site = load("site")
     visits = v["lookup_rps_avg"] * MONTH_S
@@ -300,6 +358,7 @@ def lambda_gb_s(ops: list[Op], n: dict[str, float]) -> dict[str, float]:
         "stream consumers": (stream_batches, DURATION_MS["stream_batch"]),
         "bus worker": (v["tramites_per_year"] / YEAR * v["hosted_share"] * 2, DURATION_MS["bus_worker"]),
         "notices worker": (notices / 5, DURATION_MS["notices"]),
+        "stalled-trâmite schedule": (v["schedule_runs_per_month"], schedule_run()["seconds"] * 1000),
     }
     counts = {k: c for k, (c, _) in invocations.items()}
     return counts | {f"{k} GB-s": c * ms / 1000 * MEMORY_GB for k, (c, ms) in invocations.items()}
@@ -344,6 +403,34 @@ def storage() -> dict[str, float]:
     }
 
 
+# A typical value of each field of the API's access log (infra/access_logs.py, ACCESS_LOG_FIELDS): a
+# lookup from a browser through CloudFront. Its JSON is the line's size; a field missing here fails.
+ACCESS_LOG_SAMPLE = {
+    "requestId": "5f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
+    "requestTime": "1795780800123",
+    "ip": "130.176.212.15",
+    # The viewer's: the distribution forwards every header but Host (AllViewerExceptHostHeader).
+    "userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36",
+    "domainName": "abcdef1234.execute-api.sa-east-1.amazonaws.com",
+    "httpMethod": "GET",
+    "resourcePath": "/publico/processos/{nup}",
+    "protocol": "HTTP/1.1",
+    "status": "200",
+    "responseLength": "1834",
+    "responseLatency": "74",
+    "integrationLatency": "61",
+    "errorType": "-",
+    "wafStatus": "200",
+    "authorizerStatus": "-",
+}
+
+
+def access_log_line_bytes() -> int:
+    line = {k: ACCESS_LOG_SAMPLE[k] for k in ACCESS_LOG_FIELDS}
+    return len(json.dumps(line, separators=(",", ":")).encode()) + 1
+
+
 def costs(ops: list[Op]) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     n = monthly(ops)
     lam = lambda_gb_s(ops, n)
@@ -354,6 +441,13 @@ def costs(ops: list[Op]) -> tuple[dict[str, float], dict[str, float], dict[str, 
     ddb_gb_avg = st["DynamoDB GB per year"] / 2  # first year: the average of a linear growth
     s3_gb_avg = st["S3 GB per year"] / 2
     logs_gb = invocations * VOLUME["log_bytes_per_invocation"] / 1e9
+    kept = LOG_RETENTION_DAYS / 30  # months an access log stays: steady state, reached after a year
+    api_log_gb = n["apigw"] * access_log_line_bytes() / 1e9
+    s3_log_gb = (n.get("S3.PutObject", 0) + n.get("S3.GetObject", 0) + n.get("S3.HeadObject", 0)
+                 + VOLUME["processes_per_year"] / YEAR * VOLUME["documents_per_process"]  # presigned PUTs
+                 ) * VOLUME["s3_log_bytes_per_line"] / 1e9  # fmt: skip
+    cf_log_gb = n["cf_requests"] * VOLUME["cf_log_bytes_per_line"] * VOLUME["cf_log_gzip_ratio"] / 1e9
+    log_bucket_gb = (s3_log_gb + cf_log_gb) * kept
     kms_requests = n.get("KMS.Sign", 0)
     presigned = VOLUME["processes_per_year"] / YEAR * VOLUME["documents_per_process"]  # the clients' PUTs
     s3_puts = n.get("S3.PutObject", 0) + presigned
@@ -375,8 +469,14 @@ def costs(ops: list[Op]) -> tuple[dict[str, float], dict[str, float], dict[str, 
         "SES": emails * price["ses_email"],
         "KMS (1 key + Sign)": price["kms_key_month"] + kms_requests * price["kms_asym_request"],
         "CloudFront (site + lookups)": cf_gb * price["cf_gb_sa"] + cf_req * price["cf_https_sa"],
-        "CloudWatch Logs": logs_gb * price["logs_ingest_gb"]
+        "CloudWatch Logs (functions, 90 days)": logs_gb * price["logs_ingest_gb"]
         + logs_gb * VOLUME["log_retention_months"] * price["logs_gb_month"],
+        "CloudWatch Logs (API access log, 365 days)": api_log_gb * price["logs_ingest_gb"]
+        + api_log_gb * kept * price["logs_gb_month"],
+        "S3 log bucket (server access + CloudFront logs, 365 days)": log_bucket_gb * price["s3_gb_month"],
+        f"WAF (API WebACL, {WAF_RULES} rules)": price["waf_web_acl_month"]
+        + WAF_RULES * price["waf_rule_month"]
+        + n["apigw"] * price["waf_request"],
     }
     quantities = {
         "API Gateway requests": n["apigw"],
@@ -393,47 +493,69 @@ def costs(ops: list[Op]) -> tuple[dict[str, float], dict[str, float], dict[str, 
         "KMS Sign": kms_requests,
         "CloudFront requests": n["cf_requests"],
         "CloudFront GB out": n["cf_gb"],
-        "CloudWatch Logs GB ingested": logs_gb,
+        "CloudWatch Logs GB ingested (functions)": logs_gb,
+        f"API access log GB ingested ({access_log_line_bytes()} bytes a line)": api_log_gb,
+        "API access log GB stored (steady state)": api_log_gb * kept,
+        "S3 server access logs GB written": s3_log_gb,
+        "CloudFront standard logs GB written (gzipped)": cf_log_gb,
+        "log bucket GB stored (steady state)": log_bucket_gb,
+        "WAF requests inspected": n["apigw"],
     }
     return c, quantities, lam
 
 
 def main() -> None:
+    lines: list[str] = []
+    report(lines.append)
+    text = "\n".join(lines)
+    print(text)
+    head = "# Monthly AWS cost: the tables docs/COST.md shows (`python -m bench.cost`)\n\n"
+    (RESULTS / "cost.md").write_text(head + text + "\n", encoding="utf-8")
+
+
+def report(emit: Callable[[str], None]) -> None:
     ops = operations()
-    print("## Monthly operations and their AWS calls\n")
+    emit("## Monthly operations and their AWS calls\n")
     rows = []
     for op in ops:
         which = ", ".join(f"{k.split('.')[-1]} ×{n:g}" for k, n in sorted(op.calls.items()) if n)
         rows.append([op.name, fmt(op.per_month), which, f"{op.wru:g}", op.source])
-    print(table(rows, ["operation", "per month", "AWS calls each", "WRU each", "from"]))
+    emit(table(rows, ["operation", "per month", "AWS calls each", "WRU each", "from"]))
     c, q, lam = costs(ops)
-    print("\n## Monthly quantities\n")
-    print(table([[k, fmt(x)] for k, x in q.items()], ["quantity", "per month"]))
-    print("\n## Lambda\n")
+    emit("\n## Monthly quantities\n")
+    emit(table([[k, fmt(x)] for k, x in q.items()], ["quantity", "per month"]))
+    emit("\n## Lambda\n")
     rows = [[k, fmt(x), fmt(lam[f"{k} GB-s"]), f"{DURATION_MS_NAME.get(k, '')}"] for k, x in lam.items()
             if not k.endswith("GB-s")]  # fmt: skip
-    print(table(rows, ["function", "invocations", "GB-s", "ms assumed"]))
-    print("\n## Monthly cost (USD)\n")
+    emit(table(rows, ["function", "invocations", "GB-s", "ms assumed"]))
+    run = schedule_run()
+    emit("\n## The stalled-trâmite schedule (a run every 15 minutes)\n")
+    rows = [[f"{VOLUME['agencies']:,.0f}", f"{run['structures']:,.0f}", f"{run['listing_queries']:,.0f}",
+             f"{run['queries']:,.0f}", f"{run['rru']:,.0f}", f"{run['seconds']:.0f} s"]]  # fmt: skip
+    emit(table(rows, ["agencies", "structures listed", "listing Queries", "Queries a run", "RRU a run",
+                      f"run time at {DURATION_MS['query']} ms a Query"]))  # fmt: skip
+    emit("\n## Monthly cost (USD)\n")
     total = sum(c.values())
     rows = [[k, usd(x), f"{100 * x / total:.0f}%"] for k, x in sorted(c.items(), key=lambda kv: -kv[1])]
     rows.append(["**total**", f"**{usd(total)}**", "100%"])
-    print(table(rows, ["service", "per month", "share"]))
+    emit(table(rows, ["service", "per month", "share"]))
     st = storage()
-    print("\n## Storage growth\n")
+    emit("\n## Storage growth\n")
     rows = [[k, f"{x:,.0f}", f"{5 * x:,.0f}"] for k, x in st.items()]
-    print(table(rows, ["store", "added per year (GB)", "after 5 years (GB)"]))
-    print("\n## What if outside systems long-poll pendências (espera=20, one poll always open)\n")
+    emit(table(rows, ["store", "added per year (GB)", "after 5 years (GB)"]))
+    emit("\n## What if outside systems long-poll pendências (espera=20, one poll always open)\n")
     systems, wait = VOLUME["outside_systems"], 20
     gb_s = systems * MONTH_S * MEMORY_GB
     queries = systems * MONTH_S  # the long-poll queries once a second (services/bus.py POLL_EVERY)
     requests = systems * MONTH_S / wait
     extra = gb_s * PRICES["lambda_gb_s"].value + 2 * queries * PRICES["ddb_rru"].value
-    extra += requests * (PRICES["apigw_request"].value + 2 * PRICES["lambda_request"].value)
+    extra += requests * (PRICES["apigw_request"].value + 2 * PRICES["lambda_request"].value
+                         + PRICES["waf_request"].value)  # fmt: skip
     rows = [[f"{systems:.0f}", f"{systems:.0f}", fmt(gb_s), fmt(queries), usd(extra)]]
-    print(table(rows, ["systems", "Lambda concurrency held", "GB-s", "Queries", "extra per month"]))
-    print("\n## Prices used\n")
+    emit(table(rows, ["systems", "Lambda concurrency held", "GB-s", "Queries", "extra per month"]))
+    emit("\n## Prices used\n")
     rows = [[k, f"{p.value:.10g}", p.unit, p.region, p.source] for k, p in PRICES.items()]
-    print(table(rows, ["price", "USD", "per", "region", "source"]))
+    emit(table(rows, ["price", "USD", "per", "region", "source"]))
 
 
 DURATION_MS_NAME = {
@@ -442,6 +564,7 @@ DURATION_MS_NAME = {
     "stream consumers": DURATION_MS["stream_batch"],
     "bus worker": DURATION_MS["bus_worker"],
     "notices worker": DURATION_MS["notices"],
+    "stalled-trâmite schedule": round(schedule_run()["seconds"] * 1000),
 }
 
 if __name__ == "__main__":
