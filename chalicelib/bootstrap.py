@@ -109,7 +109,12 @@ def build(settings: Settings) -> Services:
         policy=policy,
     )
     signer: Signer = (
-        KmsSigner(aws.client("kms", settings), settings.signing_key, clock=clock)
+        KmsSigner(
+            aws.client("kms", settings),
+            settings.signing_key,
+            clock=clock,
+            retired=settings.retired_signing_keys,
+        )
         if settings.signing_key
         else UnconfiguredSigner()
     )

@@ -29,6 +29,9 @@ ENV_QUEUE_AVISOS = "PEN_QUEUE_AVISOS"
 ENV_QUEUE_CORREIO_EVENTOS = "PEN_QUEUE_CORREIO_EVENTOS"
 ENV_BUCKET_DOCUMENTOS = "PEN_BUCKET_DOCUMENTOS"
 ENV_SIGNING_KEY = "PEN_SIGNING_KEY"
+# Keys that signed before a rotation (comma-separated ARNs, may be empty): never used to sign, only
+# published in /publico/chaves next to the current one, so stamps they made keep verifying.
+ENV_SIGNING_KEYS_RETIRED = "PEN_SIGNING_KEYS_RETIRED"
 ENV_MAIL_SENDER = "PEN_MAIL_SENDER"
 DEFAULT_MAIL_SENDER = "nao-responda@pen.example.gov.br"  # the local stack's and the tests'
 ENV_MAIL_CONFIGURATION_SET = "PEN_MAIL_CONFIGURATION_SET"
@@ -102,6 +105,7 @@ class Settings:
     documents_min_part_size: int = 5 * MIB
     bus_deadline_days: int = 8
     notice_window_seconds: int = 600
+    retired_signing_keys: tuple[str, ...] = ()  # published, never used to sign (docs/OPERATIONS.md)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -136,6 +140,7 @@ class Settings:
             documents_min_part_size=_positive(env, ENV_DOCS_MIN_PART, 5 * MIB),
             bus_deadline_days=_positive(env, ENV_BUS_DEADLINE_DAYS, 8),
             notice_window_seconds=_notice_window(env),
+            retired_signing_keys=_retired_keys(env.get(ENV_SIGNING_KEYS_RETIRED), env.get(ENV_SIGNING_KEY)),
         )
 
 
@@ -155,6 +160,16 @@ def _notice_window(env: Mapping[str, str]) -> int:
             f"{ENV_NOTICE_WINDOW} must be at most {MAX_NOTICE_WINDOW} seconds, not {window}"
         )
     return window
+
+
+def _retired_keys(raw: str | None, current: str | None) -> tuple[str, ...]:
+    """The retired keys in the order given, each once, blanks and the current key left out (a
+    rotation's parameters may still name the key it rotated to)."""
+    keys: list[str] = []
+    for key in (k.strip() for k in (raw or "").split(",")):
+        if key and key != current and key not in keys:
+            keys.append(key)
+    return tuple(keys)
 
 
 def _media_types(raw: str | None) -> frozenset[str]:

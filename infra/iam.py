@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra.cfn import Json, get_att, regional_arn, sub
-from infra.resources import Access, Stack, key_schema
+from infra.cfn import Json, get_att, ref, regional_arn, sub
+from infra.resources import Access, SigningKey, Stack, key_schema
 
 # PynamoDB get/save/update/delete/query and TransactWrite (whose items need these same actions),
 # Powertools idempotency (get/put/update/delete). No Scan, no DescribeTable (PynamoDB's models carry
@@ -54,6 +54,8 @@ OBJECT_ACTIONS = (
     "s3:PutObject",
 )
 SIGNING_ACTIONS = ("kms:GetPublicKey", "kms:Sign")
+# A rotation's previous keys (SigningKey.retired_parameter): published, never used to sign.
+RETIRED_KEY_ACTIONS = ("kms:GetPublicKey",)
 # Everything at rest is encrypted with the data key (infra/data_key.py): reading a queue's messages,
 # an object or a stream needs Decrypt; sending a message or writing an object (presigned PUTs are
 # made with the functions' credentials) needs GenerateDataKey.
@@ -77,6 +79,16 @@ class Trigger:
     queue: str | None = None  # the queue it consumes
     stream: str | None = None  # the table whose stream it consumes
     stream_failure_queue: str | None = None  # where that mapping sends the batches that failed
+
+
+def signing_key_arn(key: SigningKey) -> Json:
+    """The key the functions sign with: the `<key>Arn` parameter when given, else the stack's own."""
+    return {"Fn::If": [key.has_arn_condition, ref(key.arn_parameter), get_att(key.logical_id, "Arn")]}
+
+
+def retired_key_arns(key: SigningKey) -> Json:
+    """The `<key>RetiredArns` parameter as a list of ARNs (use under `key.has_retired_condition`)."""
+    return {"Fn::Split": [",", ref(key.retired_parameter)]}
 
 
 def _known(function: str, kind: str, names: tuple[str, ...], known: set[str]) -> list[str]:
@@ -168,7 +180,23 @@ def function_policy(
             _statement("Objects", OBJECT_ACTIONS, [sub(f"${{{b}.Arn}}/*") for b in writes_objects])
         )
     if signs:
-        statements.append(_statement("Signing", SIGNING_ACTIONS, [get_att(k, "Arn") for k in signs]))
+        keys = [next(k for k in stack.keys if k.logical_id == name) for name in signs]
+        statements.append(_statement("Signing", SIGNING_ACTIONS, [signing_key_arn(k) for k in keys]))
+        statements.extend(
+            {
+                "Fn::If": [
+                    k.has_retired_condition,
+                    {
+                        "Sid": f"SigningRetired{k.logical_id}",
+                        "Effect": "Allow",
+                        "Action": list(RETIRED_KEY_ACTIONS),
+                        "Resource": retired_key_arns(k),  # Fn::Split: already a list
+                    },
+                    ref("AWS::NoValue"),
+                ]
+            }
+            for k in keys
+        )
     # Every function reads or writes something encrypted with the data key (a table, a queue, an
     # object, a stream), and the CloudWatch log group is encrypted with it too.
     statements.append(_statement("DataKey", DATA_KEY_ACTIONS, [get_att(data_key, "Arn")]))

@@ -84,10 +84,32 @@ class Queue:
 
 @dataclass(frozen=True)
 class SigningKey:
+    """A KMS signing key of the stack. The template also takes, per key, two optional parameters
+    (docs/OPERATIONS.md, "Rotating the signing key"): `<logical_id>Arn`, another key to sign with
+    (empty: this one), and `<logical_id>RetiredArns`, the keys signed with before, comma-separated,
+    which the functions may only read the public half of (they publish them, `retired_env`)."""
+
     logical_id: str
-    env: str
+    env: str  # the ARN of the key to sign with
     description: str
+    retired_env: str  # the retired keys' ARNs, comma-separated (may be empty)
     key_spec: str = "ECC_NIST_P256"  # ECDSA P-256 with SHA-256: verifiable with plain openssl
+
+    @property
+    def arn_parameter(self) -> str:
+        return f"{self.logical_id}Arn"
+
+    @property
+    def retired_parameter(self) -> str:
+        return f"{self.logical_id}RetiredArns"
+
+    @property
+    def has_arn_condition(self) -> str:
+        return f"Has{self.logical_id}Arn"
+
+    @property
+    def has_retired_condition(self) -> str:
+        return f"Has{self.logical_id}RetiredArns"
 
 
 @dataclass(frozen=True)
@@ -250,6 +272,7 @@ STACK = Stack(
             "AssinaturaKey",
             config.ENV_SIGNING_KEY,
             "PEN: carimbos de autenticidade de documentos e recibos do barramento",
+            config.ENV_SIGNING_KEYS_RETIRED,
         ),
     ),
     access={

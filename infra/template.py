@@ -46,7 +46,7 @@ from infra.buckets import bucket_policy, private_bucket
 from infra.cfn import Json, account_administers, arn_of, get_att, ref
 from infra.chalice_app import ChaliceApp, Function, read_app
 from infra.data_key import DATA_KEY, data_key_resources, queue_encryption, table_encryption
-from infra.iam import AccessError, Trigger, function_policy
+from infra.iam import AccessError, Trigger, function_policy, signing_key_arn
 from infra.monitoring import (
     ALARM_EMAIL,
     ALARMS_TOPIC,
@@ -262,9 +262,42 @@ def key_resources(stack: Stack, stage: str, key: SigningKey) -> dict[str, Json]:
         },
         f"{key.logical_id}Alias": {
             "Type": "AWS::KMS::Alias",
-            "Properties": {"AliasName": stack.key_alias(stage, key), "TargetKeyId": ref(key.logical_id)},
+            # The key the functions sign with (a rotation may point it at another key).
+            "Properties": {"AliasName": stack.key_alias(stage, key), "TargetKeyId": signing_key_arn(key)},
         },
     }
+
+
+KMS_KEY_ARN = r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+"
+
+
+def key_parameters(key: SigningKey) -> dict[str, Json]:
+    """A rotation's two optional parameters (docs/OPERATIONS.md, "Rotating the signing key")."""
+    return {
+        key.arn_parameter: {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": f"^$|^{KMS_KEY_ARN}$",
+            "Description": f"ARN of the KMS key to sign with (ECC_NIST_P256, SIGN_VERIFY, this account); "
+            f"empty: the stack's own {key.logical_id}",
+        },
+        key.retired_parameter: {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": f"^$|^{KMS_KEY_ARN}(,{KMS_KEY_ARN})*$",
+            "Description": "ARNs of the keys signed with before, comma-separated, no spaces: published "
+            "so their stamps keep verifying, never used to sign; keep them enabled",
+        },
+    }
+
+
+def key_conditions(key: SigningKey, *, signed: bool) -> dict[str, Json]:
+    """`signed`: some function of the app signs with the key (only their roles use the second)."""
+    conditions = {key.has_arn_condition: {"Fn::Not": [{"Fn::Equals": [ref(key.arn_parameter), ""]}]}}
+    if signed:
+        retired = {"Fn::Not": [{"Fn::Equals": [ref(key.retired_parameter), ""]}]}
+        conditions[key.has_retired_condition] = retired
+    return conditions
 
 
 def mail_resources(stack: Stack, stage: str) -> dict[str, Json]:
@@ -391,7 +424,8 @@ def function_environment(stack: Stack, stage: str, function: Function, *, xray: 
     env.update({t.env: ref(t.logical_id) for t in stack.tables})
     env.update({q.env: ref(q.logical_id) for q in stack.queues})  # Ref of a queue is its URL
     env.update({b.env: ref(b.logical_id) for b in stack.buckets})
-    env.update({k.env: get_att(k.logical_id, "Arn") for k in stack.keys})
+    env.update({k.env: signing_key_arn(k) for k in stack.keys})
+    env.update({k.retired_env: ref(k.retired_parameter) for k in stack.keys})
     env[stack.mail.env_configuration_set] = ref(MAIL_CONFIGURATION_SET)
     env[stack.mail.env_sender] = ref(MAIL_SENDER)
     env[config.ENV_PUBLIC_BASE_URL] = ref(SITE_URL)  # the e-mails' links
@@ -609,7 +643,7 @@ def stack_outputs(stack: Stack) -> dict[str, Json]:
     for table in stack.stream_consumers:
         outputs[f"{stream_dlq_id(table)}Url"] = {"Value": ref(stream_dlq_id(table))}
     outputs.update({f"{b.logical_id}Name": {"Value": ref(b.logical_id)} for b in stack.buckets})
-    outputs.update({f"{k.logical_id}Arn": {"Value": get_att(k.logical_id, "Arn")} for k in stack.keys})
+    outputs.update({f"{k.logical_id}Arn": {"Value": signing_key_arn(k)} for k in stack.keys})  # signs now
     outputs[f"{MAIL_CONFIGURATION_SET}Name"] = {"Value": ref(MAIL_CONFIGURATION_SET)}
     outputs[f"{ALARMS_TOPIC}Arn"] = {"Value": ref(ALARMS_TOPIC)}
     outputs[f"{DASHBOARD}Name"] = {"Value": ref(DASHBOARD)}
@@ -640,6 +674,10 @@ def merge_template(stage: str, app: ChaliceApp, stack: Stack = STACK) -> Json:
         **monitoring_parameters(),
     }
     conditions: dict[str, Json] = {HAS_ALARM_EMAIL: {"Fn::Not": [{"Fn::Equals": [ref(ALARM_EMAIL), ""]}]}}
+    signed = {k for f in app.functions if f.name in stack.access for k in stack.access[f.name].signs}
+    for key in stack.keys:
+        parameters.update(key_parameters(key))
+        conditions.update(key_conditions(key, signed=key.logical_id in signed))
     rules: dict[str, Json] = {}
     if app.rest_api is not None:
         resources[app.rest_api] = {

@@ -8,7 +8,10 @@ action, resource and conditions match (the template has no Deny). A call the rol
 AWS is a violation.
 
 Key ARNs are random, so `GetAtt <key>.Arn` stands for any key of the account; which key a statement
-names is the template tests' concern (tests/integration/test_template.py).
+names is the template tests' concern (tests/integration/test_template.py). Conditions take the
+parameters' defaults (MailSender: the sender the calls used): the stack's own signing key, no
+retired keys, no optional edge settings; a statement or list item left out under them
+(`Ref AWS::NoValue`) is dropped.
 """
 
 from __future__ import annotations
@@ -36,12 +39,28 @@ def chalice_app() -> ChaliceApp:
     return read_app(ROOT, "prod")  # roles and policies have the same shape in every stage
 
 
-class Resolver:
-    """Turns the template's intrinsic functions into the ARNs they become in one stage."""
+class _NoValue:
+    """What `Ref AWS::NoValue` resolves to: the list item or property it stands in for is dropped."""
 
-    def __init__(self, resources: dict[str, Any], sender: str) -> None:
+
+NO_VALUE = _NoValue()
+
+
+class Resolver:
+    """Turns the template's intrinsic functions into the values they take in one stage, with the
+    parameters at their defaults (the sender excepted)."""
+
+    def __init__(
+        self,
+        resources: dict[str, Any],
+        sender: str,
+        parameters: dict[str, Any] | None = None,
+        conditions: dict[str, Any] | None = None,
+    ) -> None:
         self._resources = resources
         self._sender = sender
+        self._parameters = parameters or {}
+        self._conditions = conditions or {}
 
     def arn(self, logical_id: str, attribute: str) -> str:
         resource = self._resources[logical_id]
@@ -58,22 +77,59 @@ class Resolver:
         raise ValueError(f"no ARN for {logical_id} ({kind}) in the audit's resolver")
 
     def value(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return value
+        if not isinstance(value, (dict, list)):
+            return value  # a string, number or boolean
         if isinstance(value, list):
-            return [self.value(v) for v in value]
+            return [v for v in (self.value(v) for v in value) if v is not NO_VALUE]
         if not (len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref"))):
-            return {k: self.value(v) for k, v in value.items()}
+            resolved = {k: self.value(v) for k, v in value.items()}
+            return {k: v for k, v in resolved.items() if v is not NO_VALUE}
         [(function, argument)] = value.items()
         if function == "Fn::GetAtt":
             return self.arn(argument[0], argument[1])
         if function == "Ref":
-            if argument == template.MAIL_SENDER:
-                return self._sender
-            raise ValueError(f"no value for Ref {argument} in the audit's resolver")
+            return self._ref(argument)
         if function == "Fn::Sub":
             return _SUB.sub(lambda m: self._variable(m[1]), argument)
+        if function == "Fn::If":
+            condition, when_true, when_false = argument
+            return self.value(when_true if self.holds(condition) else when_false)
+        if function == "Fn::Split":
+            separator, text = argument
+            return self.value(text).split(separator)
         raise ValueError(f"unsupported intrinsic {function}")
+
+    def holds(self, condition: str) -> bool:
+        """A template condition, under the parameters' defaults."""
+        if condition not in self._conditions:
+            raise ValueError(f"no condition {condition} in the template")
+        return bool(self._evaluate(self._conditions[condition]))
+
+    def _evaluate(self, expression: Any) -> Any:
+        if not isinstance(expression, dict):
+            return self.value(expression)
+        [(function, argument)] = expression.items()
+        if function == "Condition":
+            return self.holds(argument)
+        if function == "Fn::Equals":
+            left, right = (self._evaluate(a) for a in argument)
+            return left == right
+        if function == "Fn::Not":
+            return not self._evaluate(argument[0])
+        if function == "Fn::And":
+            return all(self._evaluate(a) for a in argument)
+        if function == "Fn::Or":
+            return any(self._evaluate(a) for a in argument)
+        return self.value(expression)
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name == template.MAIL_SENDER:
+            return self._sender
+        if name in self._parameters and "Default" in self._parameters[name]:
+            return self._parameters[name]["Default"]
+        raise ValueError(f"no value for Ref {name} in the audit's resolver")
 
     def _variable(self, name: str) -> str:
         fixed = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
@@ -88,12 +144,12 @@ def role_statements(stage: str, sender: str = DEFAULT_MAIL_SENDER) -> dict[str, 
     """Chalice function name -> the statements of its role, resolved for `stage`."""
     app = chalice_app()
     merge = template.merge_template(stage, app)
-    resolver = Resolver(merge["Resources"], sender)
+    resolver = Resolver(merge["Resources"], sender, merge["Parameters"], merge["Conditions"])
     statements: dict[str, tuple[dict[str, Any], ...]] = {}
     for function in app.functions:
         assert function.role is not None, function
         [policy] = merge["Resources"][function.role]["Properties"]["Policies"]
-        statements[function.name] = tuple(resolver.value(s) for s in policy["PolicyDocument"]["Statement"])
+        statements[function.name] = tuple(resolver.value(policy["PolicyDocument"]["Statement"]))
     return statements
 
 

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_der_public_key
 
 from chalicelib.domain.signatures import ALGORITHM, PublicKey, Stamp
+from chalicelib.observability import logger
 from chalicelib.services.ports import Clock, SystemClock
 
 if TYPE_CHECKING:
@@ -46,12 +49,24 @@ class UnconfiguredSigner:
 
 
 class KmsSigner:
-    def __init__(self, kms: KMSClient, key_id: str, clock: Clock | None = None) -> None:
-        """`key_id` is what Settings.signing_key holds (the key ARN); an alias or bare id works too."""
+    """Signs with the current key; publishes it and then each retired key (a rotation's previous
+    keys, docs/OPERATIONS.md "Rotating the signing key"), which are never used to sign."""
+
+    def __init__(
+        self,
+        kms: KMSClient,
+        key_id: str,
+        clock: Clock | None = None,
+        *,
+        retired: Sequence[str] = (),
+    ) -> None:
+        """`key_id` is what Settings.signing_key holds (the key ARN); an alias or bare id works too.
+        `retired`: Settings.retired_signing_keys (ARNs)."""
         self._kms = kms
         self._key_id = key_id
+        self._retired = tuple(k for k in dict.fromkeys(retired) if k != key_id)
         self._clock = clock or SystemClock()
-        self._public_keys: list[PublicKey] | None = None
+        self._read: dict[str, PublicKey] = {}  # configured id -> its public key (it never changes)
 
     def sign(self, message: bytes) -> Stamp:
         if len(message) <= RAW_MESSAGE_LIMIT:
@@ -75,20 +90,46 @@ class KmsSigner:
         )
 
     def public_keys(self) -> list[PublicKey]:
-        """The key's SubjectPublicKeyInfo PEM; fetched once per instance (a key's public half
-        never changes)."""
-        if self._public_keys is None:
-            response = self._kms.get_public_key(KeyId=self._key_id)
+        """The current key's SubjectPublicKeyInfo PEM, then each retired key's. Each is fetched once
+        per instance (a key's public half never changes).
+
+        The current key must answer: without it nothing the platform stamps now can be checked, so
+        a failure is the caller's error. A retired key KMS cannot read (disabled, pending deletion,
+        gone, not a P-256 signing key, no GetPublicKey grant) is left out with a warning and tried
+        again on the next call: the route keeps publishing the others, and stamps of that key can
+        still be checked with a PEM kept from before (docs/OPERATIONS.md)."""
+        keys = [self._public_key(self._key_id)]
+        for key_id in self._retired:
+            try:
+                keys.append(self._public_key(key_id))
+            except (ClientError, SignerError) as error:
+                logger.warning(
+                    "a retired signing key cannot be read: it is left out of the published keys",
+                    extra={"chave": key_id, "erro": _reason(error)},
+                )
+        return keys
+
+    def _public_key(self, key_id: str) -> PublicKey:
+        found = self._read.get(key_id)
+        if found is None:
+            response = self._kms.get_public_key(KeyId=key_id)
             public = load_der_public_key(response["PublicKey"])
             if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
-                raise SignerError(f"the signing key {self._key_id} is not an ECC_NIST_P256 key")
+                raise SignerError(f"the signing key {key_id} is not an ECC_NIST_P256 key")
             pem = public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode("ascii")
-            self._public_keys = [PublicKey(key_id=self._key_arn(response["KeyId"]), pem=pem)]
-        return list(self._public_keys)
+            found = self._read[key_id] = PublicKey(key_id=_key_arn(response["KeyId"], key_id), pem=pem)
+        return found
 
-    def _key_arn(self, reported: str) -> str:
-        """The id stamps carry (Sign answers the key ARN). GetPublicKey answers the ARN on AWS but
-        the bare key id on moto 5.2.5; the configured ARN ending in that id is the same key."""
-        if not reported.startswith("arn:") and self._key_id.endswith(f":key/{reported}"):
-            return self._key_id
-        return reported
+
+def _key_arn(reported: str, configured: str) -> str:
+    """The id stamps carry (Sign answers the key ARN). GetPublicKey answers the ARN on AWS but the
+    bare key id on moto 5.2.5; the configured ARN ending in that id is the same key."""
+    if not reported.startswith("arn:") and configured.endswith(f":key/{reported}"):
+        return configured
+    return reported
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "ClientError"))
+    return str(error)

@@ -9,6 +9,7 @@ import copy
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -290,7 +291,9 @@ def granted(packaged: Packaged, role: str) -> dict[str, set[str]]:
     policies = packaged.resources[role]["Properties"]["Policies"]
     assert len(policies) == 1
     found: dict[str, set[str]] = {}
-    for statement in policies[0]["PolicyDocument"]["Statement"]:
+    for listed in policies[0]["PolicyDocument"]["Statement"]:
+        # A statement under a condition (Fn::If [condition, statement, AWS::NoValue]): what it grants when on.
+        statement = listed["Fn::If"][1] if "Fn::If" in listed else listed
         assert statement["Effect"] == "Allow"
         actions = statement["Action"]
         assert all("*" not in action for action in actions), actions
@@ -343,14 +346,14 @@ def test_each_role_grants_only_what_its_function_declares(packaged: Packaged, na
     assert grants.get("kms:Sign", set()) == set(access.signs)
     assert "sqs:PurgeQueue" not in grants
     statements = packaged.resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    [logs] = [st for st in statements if st["Sid"] == "Logs"]
+    [logs] = [st for st in statements if st.get("Sid") == "Logs"]
     log_group = resource["Properties"]["FunctionName"]
     assert logs["Resource"][0]["Fn::Sub"].endswith(f":log-group:/aws/lambda/{log_group}:*")
     group = packaged.resources[f"{function.logical_id}LogGroup"]["Properties"]
     assert group["LogGroupName"] == f"/aws/lambda/{log_group}"
     assert group["KmsKeyId"] == {"Fn::GetAtt": [DATA_KEY, "Arn"]}
     assert group["RetentionInDays"] == template.FUNCTION_LOG_RETENTION_DAYS
-    [data_key] = [st for st in statements if st["Sid"] == "DataKey"]
+    [data_key] = [st for st in statements if st.get("Sid") == "DataKey"]
     assert (data_key["Action"], data_key["Resource"]) == (
         ["kms:Decrypt", "kms:GenerateDataKey"],
         [{"Fn::GetAtt": [DATA_KEY, "Arn"]}],
@@ -480,7 +483,7 @@ def test_buckets_and_signing_keys_lint_and_are_wired(packaged: Packaged, tmp_pat
     stack = dataclasses.replace(
         STACK,
         buckets=(Bucket("DocumentosBucket", "documentos", "PEN_TEST_BUCKET"),),
-        keys=(SigningKey("AssinaturaKey", "PEN_TEST_KEY", "recibos"),),
+        keys=(SigningKey("AssinaturaKey", "PEN_TEST_KEY", "recibos", "PEN_TEST_RETIRED"),),
     )
     merged = TemplateDeepMerger().merge(
         template.merge_template(STAGE, packaged.app, stack), copy.deepcopy(packaged.template)
@@ -495,7 +498,8 @@ def test_buckets_and_signing_keys_lint_and_are_wired(packaged: Packaged, tmp_pat
     for name in packaged.functions():
         variables = resources[name]["Properties"]["Environment"]["Variables"]
         assert variables["PEN_TEST_BUCKET"] == {"Ref": "DocumentosBucket"}
-        assert variables["PEN_TEST_KEY"] == {"Fn::GetAtt": ["AssinaturaKey", "Arn"]}
+        assert variables["PEN_TEST_KEY"]["Fn::If"][2] == {"Fn::GetAtt": ["AssinaturaKey", "Arn"]}
+        assert variables["PEN_TEST_RETIRED"] == {"Ref": "AssinaturaKeyRetiredArns"}
     api_role = role_of(resources[packaged.app.function("api_handler").logical_id])
     policy = json.dumps(resources[api_role]["Properties"]["Policies"])
     assert "${DocumentosBucket.Arn}/*" in policy
@@ -820,3 +824,90 @@ def test_every_alarm_says_where_the_runbook_handles_it(packaged: Packaged) -> No
         anchor = properties["AlarmName"].removeprefix(f"pen-{STAGE}-")
         assert properties["AlarmDescription"].endswith(f" O que fazer: docs/OPERATIONS.md#{anchor}"), name
         assert f'<a id="{anchor}"></a>' in runbook, f"docs/OPERATIONS.md has no anchor {anchor}"
+
+
+# --- the signing key's rotation (docs/OPERATIONS.md, "Rotating the signing key") ---------------------
+
+NEW_KEY_ARN = "arn:aws:kms:sa-east-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666"
+OLD_KEY_ARNS = (
+    "arn:aws:kms:sa-east-1:123456789012:key/9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff",
+    "arn:aws:kms:sa-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+)
+
+
+def test_the_signing_key_can_be_rotated_by_parameters(packaged: Packaged, tmp_path: Path) -> None:
+    [key] = STACK.keys
+    tpl = packaged.template
+    resources = packaged.resources
+    own_arn = {"Fn::GetAtt": [key.logical_id, "Arn"]}
+    current = {"Fn::If": [key.has_arn_condition, {"Ref": key.arn_parameter}, own_arn]}
+    retired = {"Fn::Split": [",", {"Ref": key.retired_parameter}]}
+
+    # Two optional parameters, empty by default (the stack's own key, no retired keys), checked.
+    arn_parameter, retired_parameter = (
+        tpl["Parameters"][key.arn_parameter],
+        tpl["Parameters"][key.retired_parameter],
+    )
+    assert arn_parameter["Default"] == retired_parameter["Default"] == ""
+    for value in ("", NEW_KEY_ARN):
+        assert re.fullmatch(arn_parameter["AllowedPattern"], value), value
+    for value in ("", OLD_KEY_ARNS[0], ",".join(OLD_KEY_ARNS)):
+        assert re.fullmatch(retired_parameter["AllowedPattern"], value), value
+    for wrong in ("alias/pen-prod-assinaturakey", NEW_KEY_ARN + ",", f"{OLD_KEY_ARNS[0]}, {OLD_KEY_ARNS[1]}"):
+        assert not re.fullmatch(arn_parameter["AllowedPattern"], wrong), wrong
+        assert not re.fullmatch(retired_parameter["AllowedPattern"], wrong), wrong
+    assert tpl["Conditions"][key.has_arn_condition] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": key.arn_parameter}, ""]}]
+    }
+    assert tpl["Conditions"][key.has_retired_condition] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": key.retired_parameter}, ""]}]
+    }
+
+    # The alias, every function's variables and the stack's output follow the current key.
+    assert resources[f"{key.logical_id}Alias"]["Properties"]["TargetKeyId"] == current
+    assert tpl["Outputs"][f"{key.logical_id}Arn"]["Value"] == current
+    for name, function in packaged.functions().items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables[key.env] == current, name
+        assert variables[key.retired_env] == {"Ref": key.retired_parameter}, name
+    assert key.retired_env == config.ENV_SIGNING_KEYS_RETIRED
+
+    # Signing functions: Sign and GetPublicKey on the current key only, GetPublicKey alone on the
+    # retired ones (a statement that exists only when some are given); the others: no key at all.
+    for function in packaged.app.functions:
+        statements = resources[role_of(resources[function.logical_id])]["Properties"]["Policies"][0][
+            "PolicyDocument"
+        ]["Statement"]
+        kms_statements = [s for s in statements if "kms:" in json.dumps(s) and s.get("Sid") != "DataKey"]
+        if key.logical_id not in STACK.access[function.name].signs:
+            assert kms_statements == [], function.name
+            continue
+        assert kms_statements == [
+            {
+                "Sid": "Signing",
+                "Effect": "Allow",
+                "Action": ["kms:GetPublicKey", "kms:Sign"],
+                "Resource": [current],
+            },
+            {
+                "Fn::If": [
+                    key.has_retired_condition,
+                    {
+                        "Sid": f"SigningRetired{key.logical_id}",
+                        "Effect": "Allow",
+                        "Action": ["kms:GetPublicKey"],
+                        "Resource": retired,
+                    },
+                    {"Ref": "AWS::NoValue"},
+                ]
+            },
+        ], function.name
+
+    # cfn-lint resolves a Ref to its parameter's default: lint once more with both parameters set.
+    given = copy.deepcopy(tpl)
+    given["Parameters"][key.arn_parameter]["Default"] = NEW_KEY_ARN
+    given["Parameters"][key.retired_parameter]["Default"] = ",".join(OLD_KEY_ARNS)
+    path = tmp_path / "sam-rotated.json"
+    path.write_text(json.dumps(given), encoding="utf-8")
+    result = cfn_lint(path)
+    assert result.returncode == 0, result.stdout + result.stderr
