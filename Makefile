@@ -4,9 +4,10 @@ PY := .venv/bin/python
 STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 STAGE ?= prod
+FUZZ_EXAMPLES ?= 150
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint types format openapi package deploy site screenshots mail bench clean
+.PHONY: help setup run test lint types format openapi package deploy site screenshots mail bench load fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,12 +55,23 @@ package: $(STAMP) ## build the deployable stack offline into build/ (chalice pac
 deploy: setup ## build, check and deploy STAGE to AWS: PARAMETERS=file.json PEN_ARTIFACTS_BUCKET=... [DRY_RUN=1] (docs/DEPLOY.md)
 	$(PY) -m infra.deploy --stage $(STAGE) $(if $(PARAMETERS),--parameters $(PARAMETERS)) $(if $(DRY_RUN),--dry-run)
 
-bench: setup ## run the benchmarks and record their results in bench/results/
+bench: setup ## run the benchmarks, record them in bench/results/ and write docs/PERFORMANCE.md
+	$(PY) -m bench.routes
+	$(PY) -m bench.coldstart
+	$(PY) -m bench.loopback
 	$(PY) -m bench.processes
 	$(PY) -m bench.bus
 	$(PY) -m bench.tracking
 	$(PY) -m bench.site
 	$(PY) -m bench.cost
+	$(PY) -m bench.report
+
+load: setup ## bounded load on the local stack over loopback: 20 clients, 2,000 creations, 10,000 lookups (bench/load.py)
+	$(PY) -m bench.load
+
+fuzz: setup ## fuzz every API route on a local stack, long: FUZZ_EXAMPLES per route and mode (150)
+	PEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PEN_PROPERTY_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(PY) -m pytest tests/e2e/test_fuzz.py tests/integration/test_properties_bus.py
 
 mail: $(STAMP) ## show the e-mails the local stack has "sent"
 	$(PY) -m infra.local.mail

@@ -309,7 +309,9 @@ def main() -> None:
     local = on_the_local_stack(10)
     report = {
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
+        f"{platform.python_implementation()} {platform.python_version()}; one measured pass per size after a "
+        "warm-up (call counts are deterministic; times are of that pass, bench/loopback.py quotes medians)",
         "engine": (
             "moto server (S3 keeps no SHA-256 there, so custody reads whole objects; on AWS it does not)"
         ),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import platform
 import statistics
 import threading
@@ -175,7 +176,9 @@ def main() -> None:
         concurrency = concurrent_creations(endpoint)
     report = {
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
+        f"{platform.python_implementation()} {platform.python_version()}; AWS calls from one pass (counts "
+        f"are deterministic), the concurrency run once ({CREATIONS} creations, percentiles over them)",
         "aws_calls_per_operation": calls,
         "nup_sequence_under_concurrency": concurrency,
     }

@@ -75,7 +75,8 @@ def _operation(spec: RouteSpec, schemas: dict[str, Any]) -> dict[str, Any]:
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in re.findall(r"\{([^}]+)\}", spec.path)
     ]
-    parameters += _query_parameters(spec, schemas)
+    query = _query_parameters(spec, schemas)
+    parameters += query
     if spec.person:
         parameters.append(
             {
@@ -119,12 +120,7 @@ def _operation(spec: RouteSpec, schemas: dict[str, Any]) -> dict[str, Any]:
     else:
         ok["content"] = {"application/json": {"schema": {"type": "object"}}}
     responses: dict[str, Any] = {str(spec.status): ok}
-    statuses = set(spec.errors) | {500}
-    if spec.access is not None:
-        statuses |= {401, 403}
-    if spec.body is not None:
-        statuses |= {400, 413, 415}
-    for status in sorted(statuses):
+    for status in sorted(_error_statuses(spec, bool(query))):
         responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
     operation["responses"] = responses
     if spec.access is not None:
@@ -134,6 +130,17 @@ def _operation(spec: RouteSpec, schemas: dict[str, Any]) -> dict[str, Any]:
     else:
         operation["security"] = []
     return operation
+
+
+def _error_statuses(spec: RouteSpec, has_query: bool) -> set[int]:
+    statuses = set(spec.errors) | {500}
+    if spec.access is not None:
+        statuses |= {401, 403}
+    if spec.body is not None:
+        statuses |= {400, 413, 415}
+    if spec.idempotent or spec.person or has_query:
+        statuses.add(400)  # a malformed header or query parameter (found by tests/e2e/test_fuzz.py)
+    return statuses
 
 
 @cache

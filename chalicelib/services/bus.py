@@ -614,10 +614,13 @@ class Bus:
             found = self._tramites.get(idt)
             mine = found is not None and bool(found.roles_of(caller.agency_id))
             return Page([found] if found is not None and mine else [], None)
+        digits = "".join(c for c in nup or "" if c.isdigit())
         if nre:
             page = self._tramites.by_nre(nre, cursor, limit)
-        else:
-            page = self._tramites.by_nup("".join(c for c in nup or "" if c.isdigit()), cursor, limit)
+        elif digits:
+            page = self._tramites.by_nup(digits, cursor, limit)
+        else:  # a NUP without a digit names no process (and DynamoDB refuses an empty key)
+            return Page([], None)
         return Page([t for t in page.items if t.roles_of(caller.agency_id)], page.cursor)
 
     def known_nre(self, nup: str) -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from chalice.config import Config
 from chalice.deploy.validate import validate_routes
 from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
 
+from chalicelib.api import problems
 from infra.local.gateway import ProblemGateway
 
 
@@ -59,6 +61,22 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         super()._generic_handle()
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle  # noqa: N815
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """An HTTP method the API does not define (TRACE, say) is problem+json here too, not the
+        standard library's HTML page; API Gateway answers such a request with a problem as well."""
+        if code != HTTPStatus.NOT_IMPLEMENTED:
+            super().send_error(code, message, explain)
+            return
+        detail = f"O método {self.command} não é aceito por esta API."
+        body = problems.problem_bytes(problems.METHOD_NOT_ALLOWED, detail)
+        self.send_response(problems.METHOD_NOT_ALLOWED.status)
+        self.send_header("Content-Type", problems.MEDIA_TYPE)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         code_value = getattr(code, "value", code)

@@ -36,7 +36,7 @@ from infra.local.state import (
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local-stack")]
 
 ROOT = Path(__file__).resolve().parents[2]
-READY_TIMEOUT = 60.0
+READY_TIMEOUT = 180  # seconds: a loaded 2-core machine (CI, or several stacks at once) is slow to start one
 IMPORT_TIMEOUT = 30.0  # the worker imports the seeded trâmites within a second or two
 STOP_TIMEOUT = 10.0
 DEMO_AGENCIES = {"MGI", "MS", "INSS"}
@@ -278,6 +278,16 @@ def test_no_token_is_a_401_problem(stack: RunningStack) -> None:
 
 def test_bad_token_is_a_401_problem(stack: RunningStack) -> None:
     assert_problem(get(f"{stack.api_url}/barramento/estruturas", "pen_0000"), 401, "nao-autenticado")
+
+
+def test_a_method_the_api_does_not_define_is_a_405_problem(stack: RunningStack) -> None:
+    request = urllib.request.Request(f"{stack.api_url}/saude", method="TRACE")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=10)
+    reply = Reply(
+        error.value.code, {k.lower(): v for k, v in error.value.headers.items()}, error.value.read()
+    )
+    assert_problem(reply, 405, "metodo-nao-permitido")
 
 
 def test_unknown_path_is_a_404_problem(stack: RunningStack) -> None:

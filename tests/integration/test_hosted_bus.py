@@ -2,17 +2,15 @@
 server: a hosted agency sends from its processes (zero bytes uploaded, process locked), the worker
 imports at a hosted receiver exactly once and sends the recibo, the sender's side is closed (6:
 concluded as sent; refusal, cancel: unlocked), the reception rules refuse with the national motivo,
-the return path appends only, an outside system's trâmite is imported too.
+the return path appends only, an outside system's trâmite is imported too. Each message delivered three
+times gives the same end state as once.
 
-Fault injection: for every AWS call of the import leg and of the receipt leg, a run where that call
-fails once, then the message is delivered again until it goes through: the end state is the same as
-a clean run's (one process at the receiver, one receipt, the history whole, the sender unlocked
-exactly when it should be). Each message delivered three times gives the same end state too."""
+Every AWS call of these legs failing once (throttled, timed out, or the process dying after it) is
+tests/integration/test_fault_matrix.py's part; `snapshot` and `_normalised` serve it too."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -26,7 +24,6 @@ from chalicelib.domain.structures import Structure
 from chalicelib.handlers.bus_worker import forward_record, work_record
 from chalicelib.services.processes import masked
 from tests import servers
-from tests.faults import Injected, aws_calls
 from tests.integration.conftest import Api, Stack, assert_problem
 from tests.integration.test_bus import component, confirm, manifest, send, upload_all
 from tests.integration.test_documents import PDF, WHO, b64, new_process, put, upload_and_confirm
@@ -153,56 +150,6 @@ def test_each_message_delivered_three_times_gives_the_same_end_state(
     assert end == reference, _differences(end, reference)
     assert end["states"] == [[1, 2, 3, 4, 5, 6]]
     assert sorted(end["copies"]) == ["100", "400"]  # one process at the receiver
-
-
-# --- fault injection -------------------------------------------------------------------------------------
-
-
-def deliver_until_done(stack: Stack, idt: str, leg_done: Callable[[], bool]) -> None:
-    """The queue's redelivery: the message comes back after a failure, until the leg is done."""
-    for _ in range(5):
-        try:
-            stack.services.hosted.handle(idt)
-        except Injected:
-            continue
-        if leg_done():
-            return
-    raise AssertionError("the leg never finished")
-
-
-@pytest.mark.parametrize("lost_answer", [False, True], ids=["call-fails", "answer-lost"])
-@pytest.mark.parametrize("leg", ["import", "receipt"])
-def test_every_aws_call_of_a_leg_failing_once_loses_nothing(
-    api: Api, stack: Stack, hosted: dict[str, str], leg: str, lost_answer: bool
-) -> None:
-    state = lambda idt: stack.services.bus.tramite(idt).state  # noqa: E731
-    done_at = TramiteState.RECIBO_ENVIADO if leg == "import" else TramiteState.RECIBO_RECEBIDO
-
-    def ready() -> tuple[str, str]:
-        nup = a_process(api, hosted["ms"], PDF)
-        idt = send_hosted(api, hosted["ms"], nup).json["tramites"][0]["idt"]
-        if leg == "receipt":
-            stack.services.hosted.handle(idt)
-        return nup, idt
-
-    # A clean run: the reference end state and the calls the leg makes.
-    nup, idt = ready()
-    with aws_calls() as arm:
-        stack.services.hosted.handle(idt)
-        calls = arm(False)
-    assert state(idt) is done_at
-    reference = _normalised(snapshot(stack, nup), nup)
-    assert len(calls) >= 5, calls
-
-    for at in range(1, len(calls) + 1):
-        nup, idt = ready()
-        with aws_calls(at) as arm:
-            seen = arm(True)  # armed from the start: the calls so far
-            with pytest.raises(Injected):
-                stack.services.hosted.handle(idt)
-        deliver_until_done(stack, idt, lambda idt=idt: state(idt) is done_at)
-        got = _normalised(snapshot(stack, nup), nup)
-        assert got == reference, f"call {at} ({seen[at - 1]}) failing: {_differences(got, reference)}"
 
 
 def _normalised(end: dict[str, Any], nup: str) -> dict[str, Any]:

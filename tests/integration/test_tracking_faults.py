@@ -1,31 +1,19 @@
-"""Fault injection on the public tracking legs, through the real handlers on the moto server.
+"""Redelivery on the public tracking projection, through the real handlers on the moto server: the
+processes table's stream (`record_process_events` → events + `project_copy`) delivering a movement's
+records twice, or newest first, leaves the public record exactly as a clean run's, and queues the
+movement's digest once.
 
-- Projection (the processes table's stream → `record_process_events` → events + `project_copy`):
-  the AWS calls that projecting a movement makes are listed on a clean run; then, for each call and
-  each kind of fault (the call fails before it reaches AWS, or AWS did it and its answer was lost),
-  a fresh process is moved, the fault is injected once and the stream is delivered until it drains
-  (the stream consumer retries the failed record). The public record must end exactly as a clean
-  run's, and the digest of the movement's window must be on the notices queue: no notice lost.
-  A record delivered twice, and the events delivered newest first, end the same way too.
-- Notices (the AvisosQueue → `run_notices` → `fan_out`): the AWS calls of one page with two
-  confirmed followers are listed, each fails once (both kinds) and the page is delivered again until
-  it succeeds: each follower got exactly one digest of the window.
-
-The moto server runs in this process: the notices queue (whose first message is delayed until the
-window closes) and SES's sent mail are read from moto's backends directly.
+Every AWS call of the projection and of the notices failing once (throttled, timed out, or the process
+dying after it) is tests/integration/test_fault_matrix.py's part.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from chalice.test import Client
 from moto.sqs.models import sqs_backends
 
 import app as app_module
@@ -37,9 +25,7 @@ from infra.local.resources import client
 from infra.local.worker import LambdaContext, Worker
 from tests import servers
 from tests.fakes import FakeClock
-from tests.faults import aws_calls
 from tests.integration.conftest import Api, Stack, queue_urls
-from tests.integration.test_following import World, address, mails_to
 
 WHO = {"x-usuario": "maria.silva"}
 CPF = "529.982.247-25"
@@ -79,16 +65,6 @@ class Projection:
         self._consumer = self.worker._stream_consumers["ProcessosTable"]
         self.handler = self._consumer._handler
         self.context = LambdaContext(self.worker.function_name("record_process_events"), servers.REGION)
-        self.arm: Callable[[bool], list[str]] = lambda on: []
-
-        def armed(event: dict[str, Any], context: Any) -> Any:
-            self.arm(True)
-            try:
-                return self.handler(event, context)
-            finally:
-                self.arm(False)
-
-        monkeypatch.setattr(self._consumer, "_handler", armed)
 
     def captured(self) -> list[dict[str, Any]]:
         """The stream's new records, as Lambda would pass them, taken off the stream unhandled."""
@@ -98,12 +74,11 @@ class Projection:
             taken.extend(event["Records"])
             return {"batchItemFailures": []}
 
-        armed = self._consumer._handler
         self._consumer._handler = take
         try:
             self.drain()
         finally:
-            self._consumer._handler = armed
+            self._consumer._handler = self.handler
         return taken
 
     def deliver(self, records: list[dict[str, Any]]) -> None:
@@ -151,57 +126,26 @@ class Projection:
         wanted = {"nup": nup, "janela": window, "apos": None}
         return sum(1 for m in queued(self.urls[ENV_QUEUE_AVISOS]) if m == wanted)
 
-    @contextmanager
-    def faults(self, at: int | None = None, lost_answer: bool = False) -> Iterator[list[str]]:
-        """`aws_calls` armed only while the stream handler runs; yields the calls it made."""
-        with aws_calls(at, lost_answer, armed=False) as arm:
-            self.arm = arm
-            try:
-                yield arm(False)
-            finally:
-                self.arm = lambda on: []
-
 
 @pytest.fixture
 def projection(stack: Stack, api: Api, monkeypatch: pytest.MonkeyPatch) -> Projection:
     return Projection(stack, api, monkeypatch)
 
 
-def clean_reference(projection: Projection) -> tuple[dict[str, Any], list[str]]:
+def clean_reference(projection: Projection) -> dict[str, Any]:
     nup = projection.created()
     window = projection.move(nup)
-    with projection.faults() as calls:
-        projection.drain()
+    projection.drain()
     reference = projection.public(nup)
     assert [a["unidade"] for a in reference["andamentos"]] == ["PROT", "PROT"]
     assert projection.digests(nup, window) == 1
-    return reference, calls
-
-
-@pytest.mark.parametrize("lost_answer", [False, True], ids=["call-fails", "answer-lost"])
-def test_every_aws_call_of_the_projection_failing_once_loses_nothing(
-    projection: Projection, lost_answer: bool
-) -> None:
-    reference, calls = clean_reference(projection)
-    # The event kept, the copy and its history read, the digest queued, the record saved.
-    assert any(c.endswith("SendMessage") for c in calls), calls
-    assert len(calls) >= 5, calls
-
-    for at in range(1, len(calls) + 1):
-        nup = projection.created()
-        window = projection.move(nup)
-        with projection.faults(at, lost_answer) as seen:
-            projection.drain()
-        where = f"call {at} ({seen[at - 1]}) failing"
-        assert seen[:at] == calls[:at], where  # the fault hit the call it meant to
-        assert projection.public(nup) == reference, where
-        assert projection.digests(nup, window) >= 1, f"{where}: the notice of the movement is lost"
+    return reference
 
 
 def test_a_record_delivered_twice_or_events_newest_first_leave_the_same_record(
     projection: Projection,
 ) -> None:
-    reference, _ = clean_reference(projection)
+    reference = clean_reference(projection)
 
     nup = projection.created()
     window = projection.move(nup)
@@ -223,116 +167,3 @@ def test_a_record_delivered_twice_or_events_newest_first_leave_the_same_record(
 def history(record: dict[str, Any]) -> bool:
     image = record["dynamodb"].get("NewImage") or {}
     return record["eventName"] == "INSERT" and str(image.get("sk", {}).get("S", "")).startswith("H#")
-
-
-# --- notices ------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def world(stack: Stack, api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    stack.services.registry.save(
-        Structure(id="102", name="Divisão de Atendimento", acronym="DIV", agency_id="", parent_id="101")
-    )
-    clock = FakeClock(datetime.now(UTC))
-    monkeypatch.setattr(stack.services.tracking, "_clock", clock)
-    with Client(app_module.app, stage_name="local") as lambdas:
-        yield World(stack, api, lambdas, clock)
-
-
-def page_until_done(world: World, body: str, deadline_seconds: float = 15.0) -> int:
-    """The queue's redelivery of the page's message until a run succeeds; how many runs it took."""
-    deadline = time.monotonic() + deadline_seconds
-    runs = 0
-    while True:
-        runs += 1
-        if not world.invoke_notices([body]):
-            return runs
-        assert time.monotonic() < deadline, f"the page of {body} never succeeded ({runs} runs)"
-        time.sleep(0.25)
-
-
-def digests_to(email: str) -> int:
-    return sum(1 for m in mails_to(email) if "confirm" not in str(m["Subject"]).lower())
-
-
-class Followed:
-    """A público process with two confirmed followers; each `next_window()` moves it in a window of
-    its own (so each fault point has its own notices to send) and gives that window's page message."""
-
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.nup = world.new_process()
-        self.followers = [address(), address()]
-        for email in self.followers:
-            world.confirmed(self.nup, email)
-        assert self.digests() == [0, 0]
-
-    def next_window(self) -> str:
-        self.world.clock.advance(seconds=self.world.stack.settings.notice_window_seconds)
-        return json.dumps({"nup": self.nup, "janela": self.world.move(self.nup), "apos": None})
-
-    def digests(self) -> list[int]:
-        return [digests_to(e) for e in self.followers]
-
-    def clean_run(self) -> list[str]:
-        """One page delivered without faults: the AWS calls it makes."""
-        body = self.next_window()
-        with aws_calls(armed=False) as arm:
-            arm(True)
-            assert self.world.invoke_notices([body]) == []
-            calls = list(arm(False))
-        assert self.digests() == [1, 1]
-        return calls
-
-    def faulty_run(self, at: int, lost_answer: bool) -> tuple[str, list[int]]:
-        """The page with call `at` failing once, then delivered again until it succeeds: what the
-        failing call was and how many digests of the window each follower got."""
-        before = self.digests()
-        body = self.next_window()
-        with aws_calls(at, lost_answer, armed=False) as arm:
-            arm(True)
-            failed = self.world.invoke_notices([body])
-            seen = list(arm(False))
-        # The fault fails the page, except where it hits the record of a sent e-mail's completion:
-        # that e-mail is reported done (store/once.py), so nothing is retried and nothing resent.
-        completion = at >= 2 and seen[at - 2].endswith("SendEmail")
-        assert failed == ([] if completion else [body]), (at, seen)
-        if failed:
-            page_until_done(self.world, body)
-        return seen[at - 1], [now - then for now, then in zip(self.digests(), before, strict=True)]
-
-
-def in_doubt(calls: list[str], at: int, lost_answer: bool) -> bool:
-    """The one point where the e-mail left but nothing can know it: SES sent it and its answer was
-    lost. (A sent e-mail whose completion was not recorded is reported done: see store/once.py.)"""
-    return lost_answer and calls[at - 1].endswith("SendEmail")
-
-
-@pytest.mark.parametrize("lost_answer", [False, True], ids=["call-fails", "answer-lost"])
-def test_every_aws_call_of_a_notices_page_failing_once_sends_each_follower_one_digest(
-    world: World, lost_answer: bool
-) -> None:
-    followed = Followed(world)
-    calls = followed.clean_run()
-    # The record, the followers, then per follower: suppressed?, the idempotency record, SES, done.
-    assert sum(c.endswith("SendEmail") for c in calls) == 2, calls
-    assert len(calls) >= 8, calls
-
-    wrong: dict[str, list[int]] = {}
-    for at in range(1, len(calls) + 1):
-        failing, got = followed.faulty_run(at, lost_answer)
-        assert failing == calls[at - 1], (at, failing, calls)  # the fault hit the call it meant to
-        # In doubt: at least once, never lost; at most the follower in doubt gets the digest again.
-        ok = (min(got) == 1 and sum(got) <= 3) if in_doubt(calls, at, lost_answer) else got == [1, 1]
-        if not ok:
-            wrong[f"call {at} ({failing})"] = got
-    assert wrong == {}, f"digests per follower when a call fails: {wrong}"
-
-
-def test_the_sent_digest_whose_completion_was_not_recorded_is_not_sent_again(world: World) -> None:
-    followed = Followed(world)
-    calls = followed.clean_run()
-    at = next(n for n in range(2, len(calls) + 1) if calls[n - 2].endswith("SendEmail"))
-    failing, got = followed.faulty_run(at, lost_answer=False)
-    assert failing.endswith("UpdateItem"), failing
-    assert got == [1, 1]
