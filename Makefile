@@ -7,7 +7,7 @@ STAGE ?= prod
 FUZZ_EXAMPLES ?= 150
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint types format openapi package deploy site screenshots mail bench load fuzz clean
+.PHONY: help setup run test lint types format openapi package deploy site screenshots mail bench load faults fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ bench: setup ## run the benchmarks, record them in bench/results/ and write docs
 
 load: setup ## bounded load on the local stack over loopback: 20 clients, 2,000 creations, 10,000 lookups (bench/load.py)
 	$(PY) -m bench.load
+
+faults: setup ## the whole fault matrix: every AWS call of every async handler x every fault kind, recorded in bench/results/faults.*
+	PEN_FAULTS=all $(PY) -m pytest -n 2 tests/integration/test_fault_matrix.py
 
 fuzz: setup ## fuzz every API route on a local stack, long: FUZZ_EXAMPLES per route and mode (150)
 	PEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PEN_PROPERTY_EXAMPLES=$(FUZZ_EXAMPLES) \
