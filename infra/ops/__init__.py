@@ -128,6 +128,13 @@ def read_rows(path: Path) -> list[Structure]:
     return rows
 
 
+def _client_id(value: str) -> str:
+    """A client id as `token list` shows it: never empty (an empty key is a DynamoDB error, not a 404)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("a client id is required: `token list --agency ID` shows them")
+    return value.strip()
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     if args.profile:
         os.environ["AWS_PROFILE"] = args.profile
@@ -346,9 +353,9 @@ def parser() -> argparse.ArgumentParser:
     issue.add_argument("--name", required=True, help="which system uses it, e.g. 'SEI do MS'")
     issue.add_argument("--scopes", required=True, help="comma-separated: processos, barramento, admin")
     issue.add_argument("--expires-in-days", type=int)
-    token.add_parser("rotate").add_argument("client_id")
+    token.add_parser("rotate").add_argument("client_id", type=_client_id)
     revoke = token.add_parser("revoke")
-    revoke.add_argument("client_id")
+    revoke.add_argument("client_id", type=_client_id)
     revoke.add_argument("--reason")
     token.add_parser("list").add_argument("--agency", required=True)
 

@@ -120,3 +120,13 @@ def test_import_from_json_with_the_same_columns(target: list[str], capsys, tmp_p
     code, out, _ = cli(target, capsys, "--json", "structure", "show", "301")
     shown = json.loads(out)[0]
     assert (shown["agency_id"], shown["protocol_code"], shown["can_receive"]) == ("300", "23000", False)
+
+
+@pytest.mark.parametrize("action", ["rotate", "revoke"])
+def test_an_empty_client_id_is_the_operators_mistake_not_a_traceback(
+    action: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        ops.parser().parse_args(["token", action, "  "])
+    assert exit_.value.code == 2
+    assert "a client id is required" in capsys.readouterr().err
