@@ -324,46 +324,6 @@ def lookup_all(api: str, nups: list[str]) -> Phase:
     return phase
 
 
-READY_TIMEOUT = float(os.environ.get("PEN_LOAD_READY_TIMEOUT", "300"))  # a busy machine starts it slowly
-
-
-def start_stack(folder: Path) -> Any:
-    """`python -m infra.local` on free ports with its state in `folder`, as the e2e tests start it
-    (tests/e2e/test_local_stack.start_stack), with a readiness timeout for a loaded machine."""
-    import subprocess
-    import sys
-
-    from infra.local.audit import ENV_AUDIT_FILE
-    from infra.local.stack import READY_LINE
-    from infra.local.state import ENV_API_PORT, ENV_LOCAL_DIR, ENV_MOTO_PORT, ENV_SITE_PORT
-    from tests.e2e.test_local_stack import RunningStack, free_ports
-
-    api_port, moto_port, site_port = free_ports(3)
-    folder.mkdir(parents=True, exist_ok=True)
-    console, audit_file = folder / "console.log", folder / "aws-calls.jsonl"
-    env = {
-        **os.environ,
-        ENV_AUDIT_FILE: str(audit_file),
-        ENV_API_PORT: str(api_port),
-        ENV_MOTO_PORT: str(moto_port),
-        ENV_SITE_PORT: str(site_port),
-        ENV_LOCAL_DIR: str(folder / "state"),
-        "PYTHONUNBUFFERED": "1",
-    }
-    with console.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    stack = RunningStack(process, api_port, moto_port, site_port, folder / "state", console, audit_file)
-    deadline = time.monotonic() + READY_TIMEOUT
-    while READY_LINE not in stack.output():
-        if process.poll() is not None or time.monotonic() > deadline:
-            stack.stop()
-            raise RuntimeError(f"the local stack did not start within {READY_TIMEOUT} s:\n{stack.output()}")
-        time.sleep(0.2)
-    return stack
-
-
 def _moto_errors(console: str) -> int:
     """Requests moto's server failed with a 500 of its own (its backends are not thread-safe)."""
     return console.count("Error on request:")
@@ -371,6 +331,7 @@ def _moto_errors(console: str) -> int:
 
 def run() -> dict[str, Any]:
     from tests import servers
+    from tests.e2e.test_local_stack import start_stack
 
     servers.fake_aws_environment()
     with tempfile.TemporaryDirectory(prefix="pen-load-") as folder:
