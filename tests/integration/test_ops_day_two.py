@@ -352,16 +352,14 @@ def test_export_writes_json_lines_and_checks_the_chain(
 # --- receipts -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def signed(stack: Stack, tmp_path: Path) -> tuple[Path, Path, KmsSigner]:
-    """A recibo de conclusão stamped by the stack's KMS key, as the API answers it, and the key's PEM."""
-    signer = KmsSigner(client("kms", stack.endpoint, servers.REGION), stack.settings.signing_key or "")
-    record = ReceiptRecord("T-RECIBO", "NRE-1", datetime.now(UTC), Address("1", "101"), Address("1", "200"),
+def write_receipt(signer: KmsSigner, idt: str, path: Path) -> Path:
+    """A recibo de conclusão of trâmite `idt` stamped by `signer`, as GET .../recibo answers it."""
+    record = ReceiptRecord(idt, "NRE-1", datetime.now(UTC), Address("1", "101"), Address("1", "200"),
                            ("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",))  # fmt: skip
     canonical = record.to_canonical()
     stamp = signer.sign(canonical)
     answer = {
-        "tramite": {"idt": "T-RECIBO"},
+        "tramite": {"idt": idt},
         "recibo": {
             "registro": base64.b64encode(canonical).decode(),
             "conteudo": record.to_dict(),
@@ -369,8 +367,15 @@ def signed(stack: Stack, tmp_path: Path) -> tuple[Path, Path, KmsSigner]:
                         "data": stamp.stamped_at.isoformat()},
         },
     }  # fmt: skip
-    receipt = tmp_path / "recibo.json"
-    receipt.write_text(json.dumps(answer), encoding="utf-8")
+    path.write_text(json.dumps(answer), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def signed(stack: Stack, tmp_path: Path) -> tuple[Path, Path, KmsSigner]:
+    """A recibo de conclusão stamped by the stack's KMS key, as the API answers it, and the key's PEM."""
+    signer = KmsSigner(client("kms", stack.endpoint, servers.REGION), stack.settings.signing_key or "")
+    receipt = write_receipt(signer, "T-RECIBO", tmp_path / "recibo.json")
     key = tmp_path / "chave.pem"
     key.write_text(signer.public_keys()[0].pem, encoding="ascii")
     return receipt, key, signer

@@ -11,7 +11,6 @@ import base64
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ import pytest
 
 from chalicelib import bootstrap
 from chalicelib.config import ENV_SIGNING_KEY, ENV_SIGNING_KEYS_RETIRED
-from chalicelib.domain.bus import Address, ReceiptRecord
 from chalicelib.domain.signatures import PublicKey, Stamp, parse_instant, verify_stamp
 from chalicelib.store.signer import KmsSigner
 from infra import ops
@@ -29,6 +27,7 @@ from infra.resources import STACK
 from tests import servers
 from tests.integration.conftest import Api, Stack
 from tests.integration.test_documents import new_process
+from tests.integration.test_ops_day_two import write_receipt
 from tests.integration.test_signatures import MARIA, lookup, new_document, sign
 
 [KEY] = STACK.keys
@@ -115,21 +114,7 @@ def keys_server(api: Api) -> Iterator[str]:
 
 def receipt_stamped_by(stack: Stack, key_arn: str, path: Path) -> Path:
     """A recibo de conclusão stamped by `key_arn`, as GET /barramento/tramites/{idt}/recibo answers it."""
-    record = ReceiptRecord("T-ROTACAO", "NRE-1", datetime.now(UTC), Address("1", "101"), Address("1", "200"),
-                           ("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",))  # fmt: skip
-    canonical = record.to_canonical()
-    stamp = KmsSigner(kms(stack), key_arn).sign(canonical)
-    answer = {
-        "tramite": {"idt": "T-ROTACAO"},
-        "recibo": {
-            "registro": base64.b64encode(canonical).decode(),
-            "conteudo": record.to_dict(),
-            "carimbo": {"algoritmo": stamp.algorithm, "chave": stamp.key_id, "assinatura": stamp.signature,
-                        "data": stamp.stamped_at.isoformat()},
-        },
-    }  # fmt: skip
-    path.write_text(json.dumps(answer), encoding="utf-8")
-    return path
+    return write_receipt(KmsSigner(kms(stack), key_arn), "T-ROTACAO", path)
 
 
 def verify_receipt(
