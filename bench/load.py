@@ -6,13 +6,10 @@ lookups by citizens. Zero errors and zero lost writes, counted afterwards.
     PEN_LOAD_CREATIONS=200 PEN_LOAD_LOOKUPS=1000 .venv/bin/python -m bench.load      (smaller)
 
 1. Creations: CLIENTS threads share the CREATIONS requests (POST /processos, a fresh
-   Idempotency-Key each); each client creates in a protocol unit of its own, added for the run to
-   the two hosted demo agencies. Why not several clients per unit: the local stack's DynamoDB is
-   moto, whose TransactWriteItems backs up each table it touches with a deep copy and, when the
-   transaction is cancelled (two creations racing for the same NUP number), puts the copy back,
-   undoing what other threads committed meanwhile and leaving the stream poller on a shard that is
-   no longer written. That loses writes on the emulator only; the NUP sequence under contention is
-   measured on DynamoDB Local by bench/processes.py (1,000 creations, 8 threads, one unit).
+   Idempotency-Key each) in UNITS protocol units added for the run to the two hosted demo agencies:
+   several clients per unit, so they race for the unit's NUP sequence as an agency's users do.
+   (The local stack's moto server runs DynamoDB requests one at a time: its transactions are not
+   thread-safe; see infra/local/moto_server.py.)
 2. Lost writes: every created NUP is read back (GET /processos/{nup}); every unit's inbox is listed
    whole, page by page, and must hold each process created in it; the NUPs are distinct, and the
    sequence numbers each unit issued form one run without gaps.
@@ -52,7 +49,9 @@ CONSOLE = ROOT / "build" / "load-console.log"  # the stack's output of the last 
 CLIENTS = int(os.environ.get("PEN_LOAD_CLIENTS", "20"))
 CREATIONS = int(os.environ.get("PEN_LOAD_CREATIONS", "2000"))
 LOOKUPS = int(os.environ.get("PEN_LOAD_LOOKUPS", "10000"))
-PROJECTION_TIMEOUT = float(os.environ.get("PEN_LOAD_PROJECTION_TIMEOUT", "120"))
+UNITS = int(os.environ.get("PEN_LOAD_UNITS", "4"))  # shared by the clients: CLIENTS / UNITS race in each
+# The local worker projects the stream 10 records at a time: 2,000 creations take minutes.
+PROJECTION_TIMEOUT = float(os.environ.get("PEN_LOAD_PROJECTION_TIMEOUT", "900"))
 TIMEOUT = 60.0  # per request
 AGENCIES = ("MGI", "MS")  # the hosted demo agencies (infra/local/seed.py)
 
@@ -165,9 +164,8 @@ def stack_info(stack: Any) -> dict[str, Any]:
 
 
 def creators(stack: Any) -> list[Creator]:
-    """One protocol unit per client, half in each hosted demo agency, added to the stack's registry
-    with the app's own Registry (as an operator's import does). Each client creates in its own unit:
-    see the module's notes on moto's transactions for why clients do not share one."""
+    """UNITS protocol units, half in each hosted demo agency, added to the stack's registry with the
+    app's own Registry (as an operator's import does); client n creates in unit n % UNITS."""
     from chalicelib import bootstrap
     from chalicelib.config import ENV_ENDPOINT, Settings
     from chalicelib.domain.structures import Structure
@@ -178,8 +176,8 @@ def creators(stack: Any) -> list[Creator]:
            "AWS_REGION": info["region"]}  # fmt: skip
     registry = bootstrap.build(Settings.from_env(env)).registry
     by_acronym = {c["sigla"]: c for c in stack.credentials()}
-    found = []
-    for number in range(CLIENTS):
+    units = []
+    for number in range(UNITS):
         credential = by_acronym[AGENCIES[number % len(AGENCIES)]]
         if "processos" not in credential["escopos"]:
             raise RuntimeError(f"the demo credential of {credential['sigla']} has no `processos` scope")
@@ -193,8 +191,8 @@ def creators(stack: Any) -> list[Creator]:
             protocol_code=f"{agency[0]}{5000 + number}",
         )
         unit = registry.save(structure)
-        found.append(Creator(credential["token"], agency, unit.id))
-    return found
+        units.append(Creator(credential["token"], agency, unit.id))
+    return [units[number % UNITS] for number in range(CLIENTS)]
 
 
 def create_all(api: str, makers: list[Creator]) -> tuple[Phase, dict[str, Creator]]:
@@ -361,6 +359,7 @@ def run() -> dict[str, Any]:
         },
         "server": "python -m infra.local (chalice dev server, moto, worker: one process), over loopback",
         "clients": CLIENTS,
+        "units": UNITS,
         "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
         "creations": creations.summary(201),
         "lost_write_check": lost,
@@ -423,19 +422,14 @@ def render(report: dict[str, Any]) -> str:
         f"{projection['seconds_until_all_public']} s after the read-back ended "
         f"({projection['not_public_after_timeout']} not visible at the timeout).",
         f"- Statuses: creations {creations['statuses']}, lookups {lookups['statuses']} (0: the connection "
-        f"was refused or reset). moto's server failed {report['moto_server_internal_errors']} requests with "
-        "a 500 of its own (`dictionary changed size during iteration` in TransactWriteItems' deep copy, "
-        "under concurrent writes, before the transaction applies anything); botocore retried them, and "
-        "the creations whose retries all failed answered 500.",
+        f"was refused or reset); moto's server failed {report['moto_server_internal_errors']} requests with "
+        "a 500 of its own.",
         f"- Run size: {creations['requests']:,} creations and {lookups['requests']:,} lookups "
         "(`make load` defaults: 2,000 and 10,000; smaller runs set PEN_LOAD_CREATIONS and PEN_LOAD_LOOKUPS).",
-        "- Each client creates in a protocol unit of its own (added for the run to the two hosted demo",
-        "  agencies), with a fresh Idempotency-Key per request. Several clients in one unit race for the",
-        "  NUP sequence; on moto a cancelled transaction restores a deep copy of the table, undoing other",
-        "  threads' commits and blinding the stream poller (an emulator defect: a trial with six shared",
-        "  units got 55 answers 201 carrying only 48 distinct NUPs, one process unreadable, and the",
-        "  projection stopped). The sequence under contention is measured on DynamoDB Local by",
-        "  bench/processes.py instead.",
+        f"- {report['clients']} clients share {report.get('units', '?')} protocol units (added for the run "
+        "to the two hosted demo agencies), so several race for each unit's NUP sequence; every request has a "
+        "fresh Idempotency-Key. moto's DynamoDB runs one request at a time (infra/local/moto_server.py): its "
+        "transactions are not thread-safe.",
         "- The server is one Python process (the dev server, moto and the worker share its GIL), so these",
         "  rates compare versions of this code; they say nothing of Lambda's capacity, which scales out.",
         "",

@@ -210,10 +210,10 @@ class Stack:
     @contextmanager
     def running(self) -> Iterator[Stack]:  # noqa: PLR0915 - the local stack's start-up, in order
         import moto.s3.models
-        from moto.server import ThreadedMotoServer
 
         from chalicelib import bootstrap, config, observability
         from infra.local import audit
+        from infra.local.moto_server import MotoServer
         from infra.local.resources import client, create_resources
         from infra.local.seed import seed
         from infra.local.server import make_api_server, stage_environment
@@ -225,7 +225,7 @@ class Stack:
         moto_port, api_port = free_port(), free_port()
         self.endpoint = f"http://{HOST}:{moto_port}"
         self.api_url = f"http://{HOST}:{api_port}"
-        server = ThreadedMotoServer(ip_address=HOST, port=moto_port, verbose=False)
+        server = MotoServer(HOST, moto_port)
         server.start()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         try:

@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from chalicelib.config import Settings
+from infra.local.moto_server import MotoServer
 from infra.resources import STACK, key_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,7 @@ def reset_moto(endpoint: str) -> None:
 @contextmanager
 def moto_server() -> Iterator[str]:
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = MotoServer("127.0.0.1", port)
     server.start()
     try:
         yield f"http://127.0.0.1:{port}"

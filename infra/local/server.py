@@ -24,7 +24,13 @@ from typing import Any
 from chalice.app import Chalice
 from chalice.config import Config
 from chalice.deploy.validate import validate_routes
-from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LocalChalice,
+    LocalDevServer,
+    ThreadedHTTPServer,
+)
 
 from chalicelib.api import problems
 from infra.local.gateway import ProblemGateway
@@ -91,6 +97,14 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         sys.stderr.write(f"{time.strftime('%H:%M:%S')} api {format % args}\n")
 
 
+class ApiHttpServer(ThreadedHTTPServer):
+    """Chalice's threaded server with a listen backlog for many clients: socketserver's default of
+    5 pending connections reset some of 20 concurrent clients' connections (bench/load.py)."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def make_api_server(app: Chalice, project_dir: Path, host: str, port: int, stage: str) -> LocalDevServer:
     """A bound (not yet serving) dev server; call `.server.serve_forever()` from a thread."""
     validate_routes(app.routes)  # what `chalice local` checks: routes `chalice deploy` would refuse
@@ -98,4 +112,6 @@ def make_api_server(app: Chalice, project_dir: Path, host: str, port: int, stage
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
     config = chalice_config(project_dir, stage, app)
-    return LocalDevServer(app, config, host, port, handler_cls=ProblemRequestHandler)
+    return LocalDevServer(
+        app, config, host, port, handler_cls=ProblemRequestHandler, server_cls=ApiHttpServer
+    )

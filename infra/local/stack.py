@@ -29,12 +29,10 @@ from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
-
-from moto.server import ThreadedMotoServer
 
 from chalicelib import bootstrap, config, observability
 from infra.local import audit, state
+from infra.local.moto_server import MotoServer
 from infra.local.resources import client, create_resources
 from infra.local.seed import DemoCredential, seed
 from infra.local.server import make_api_server, stage_environment
@@ -194,16 +192,9 @@ class LocalStack:
         self._exit.callback(state.remove_stack_file)
 
     def _start_moto(self) -> None:
-        moto = ThreadedMotoServer(ip_address=HOST, port=self.moto_port, verbose=False)
+        moto = MotoServer(HOST, self.moto_port)
         moto.start()
-        self._exit.callback(self._stop_moto, moto)
-
-    @staticmethod
-    def _stop_moto(moto: Any) -> None:
-        moto.stop()
-        server = getattr(moto, "_server", None)
-        if server is not None:
-            server.server_close()  # ThreadedMotoServer.stop leaves the socket bound
+        self._exit.callback(moto.stop)
 
     @staticmethod
     def _join(threads: list[threading.Thread]) -> None:
