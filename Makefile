@@ -55,7 +55,7 @@ package: $(STAMP) ## build the deployable stack offline into build/ (chalice pac
 deploy: setup ## build, check and deploy STAGE to AWS: PARAMETERS=file.json PEN_ARTIFACTS_BUCKET=... [DRY_RUN=1] (docs/DEPLOY.md)
 	$(PY) -m infra.deploy --stage $(STAGE) $(if $(PARAMETERS),--parameters $(PARAMETERS)) $(if $(DRY_RUN),--dry-run)
 
-bench: setup ## run the benchmarks, record them in bench/results/ and write docs/PERFORMANCE.md
+bench: setup ## every benchmark (about an hour on 2 idle cores), recorded in bench/results/ and docs/PERFORMANCE.md
 	$(PY) -m bench.routes
 	$(PY) -m bench.coldstart
 	$(PY) -m bench.loopback
@@ -63,6 +63,9 @@ bench: setup ## run the benchmarks, record them in bench/results/ and write docs
 	$(PY) -m bench.bus
 	$(PY) -m bench.tracking
 	$(PY) -m bench.site
+	$(PY) -m bench.scale
+	$(PY) -m bench.security
+	$(PY) -m bench.load
 	$(PY) -m bench.cost
 	$(PY) -m bench.report
 

@@ -17,7 +17,6 @@ import functools
 import hashlib
 import json
 import os
-import platform
 import time
 import urllib.request
 import uuid
@@ -26,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import counting
+from bench import counting, machine
 
 counting.install()
 
@@ -309,8 +308,7 @@ def main() -> None:
     local = on_the_local_stack(10)
     report = {
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
-        f"{platform.python_implementation()} {platform.python_version()}; one measured pass per size after a "
+        "machine": f"{machine.line()}; one measured pass per size after a "
         "warm-up (call counts are deterministic; times are of that pass, bench/loopback.py quotes medians)",
         "engine": (
             "moto server (S3 keeps no SHA-256 there, so custody reads whole objects; on AWS it does not)"

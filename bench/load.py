@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import tempfile
 import threading
@@ -42,6 +41,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -352,11 +353,7 @@ def run() -> dict[str, Any]:
             CONSOLE.write_text(stack.output(), encoding="utf-8")  # for a failed run's post-mortem
     return {
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cores": os.cpu_count(),
-            "arch": platform.machine(),
-            "python": f"{platform.python_implementation()} {platform.python_version()}",
-        },
+        "machine": machine.info(runs=1),
         "server": "python -m infra.local (chalice dev server, moto, worker: one process), over loopback",
         "clients": CLIENTS,
         "units": UNITS,
@@ -387,14 +384,14 @@ def verdict(report: dict[str, Any]) -> list[str]:
 
 
 def render(report: dict[str, Any]) -> str:
-    machine = report["machine"]
+    host = report["machine"]
     creations, lookups, lost = report["creations"], report["lookups"], report["lost_write_check"]
     projection = report["projection_to_public_base"]
     lines = [
         "# Bounded load over loopback: recorded results",
         "",
-        f"Recorded {report['recorded_at']} on {machine['cores']} cores, {machine['arch']}, "
-        f"{machine['python']}; "
+        f"Recorded {report['recorded_at']} on {host['cores']} cores ({host['cpu']}), "
+        f"{host['memory_gib']} GiB, {host['platform']}, {host['python']}; "
         f"{report['server']}; {report['clients']} concurrent clients, `Connection: close`; load average "
         f"(1 min) {' → '.join(map(str, report['load_average_before_after']))}.",
         "",

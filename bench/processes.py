@@ -13,8 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import platform
 import statistics
 import threading
 import time
@@ -24,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import counting
+from bench import counting, machine
 
 counting.install()
 
@@ -176,8 +174,7 @@ def main() -> None:
         concurrency = concurrent_creations(endpoint)
     report = {
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
-        f"{platform.python_implementation()} {platform.python_version()}; AWS calls from one pass (counts "
+        "machine": f"{machine.line()}; AWS calls from one pass (counts "
         f"are deterministic), the concurrency run once ({CREATIONS} creations, percentiles over them)",
         "aws_calls_per_operation": calls,
         "nup_sequence_under_concurrency": concurrency,

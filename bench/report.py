@@ -83,8 +83,8 @@ def render(results: Path = RESULTS) -> str:
         "figures come from emulators (moto, DynamoDB Local) and a development server on one machine:",
         "compare them between routes, runs and versions, never with AWS.",
         "",
-        f"Page assembled {here['recorded_at']} on {here['cores']} cores, {here['python']}, "
-        f"{here['platform']}.",
+        f"Page assembled {here['recorded_at']} on {here['cores']} cores ({here['cpu']}), "
+        f"{here['memory_gib']} GiB, {here['python']}, {here['platform']}.",
         "",
         "Sections:",
         "",

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import random
 import statistics
 import threading
@@ -36,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import counting
+from bench import counting, machine
 
 counting.install()
 # The request log line of every call would be timed too: only warnings here.
@@ -497,11 +496,7 @@ def main() -> None:
                     print(f"  {name}: {result['aws_calls']} p50 {latency['p50']} ms p95 {latency['p95']} ms")
     report = {
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cores": os.cpu_count(),
-            "arch": platform.machine(),
-            "python": f"{platform.python_implementation()} {platform.python_version()}",
-        },
+        "machine": machine.info(runs=1),
         "engine": "DynamoDB Local (in memory)",
         "runs_per_operation": RUNS,
         "by_size": by_size,
@@ -548,10 +543,10 @@ def plot(report: dict[str, Any]) -> None:
     axis.set_ylim(bottom=0)
     axis.set_xlabel("processes in DynamoDB Local")
     axis.set_ylabel("latency through the HTTP route (ms)")
-    machine = report["machine"]
+    host = report["machine"]
     axis.set_title(
         f"Latency against the number of records ({report['runs_per_operation']} runs each; "
-        f"{machine['cores']} cores, {machine['python']})",
+        f"{host['cores']} cores, {host['python']})",
         fontsize=10,
     )
     axis.grid(True, alpha=0.3)
@@ -567,14 +562,14 @@ def _calls(calls: dict[str, int]) -> str:
 
 
 def render(report: dict[str, Any]) -> str:
-    machine = report["machine"]
+    host = report["machine"]
     sizes = report["by_size"]
     header = " | ".join(f"{s['processes']:,}: p50 / p95 ms" for s in sizes)
     lines = [
         "# Scale: latency and AWS calls against the number of records",
         "",
-        f"Recorded {report['recorded_at']} on {machine['cores']} cores, {machine['arch']}, "
-        f"{machine['python']}, "
+        f"Recorded {report['recorded_at']} on {host['cores']} cores ({host['cpu']}), "
+        f"{host['memory_gib']} GiB, {host['platform']}, {host['python']}, "
         f"{report['engine']}, its JIT warmed on throwaway tables first. Each operation: {WARMUP} "
         f"warm-up calls, then {report['runs_per_operation']} "
         "measured calls through its HTTP route, each on a record not touched before; median and p95.",

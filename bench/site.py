@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import platform
 import statistics
 import tempfile
 import time
@@ -28,6 +26,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Page, Route
 
+from bench import machine
 from tests.e2e.browser import launch
 from tests.e2e.test_local_stack import RunningStack, start_stack
 from tests.e2e.tracking import demo_nup
@@ -180,7 +179,7 @@ def main() -> None:
         files = site_files(stack)
     report = {
         "recorded_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}",
+        "machine": machine.line(),
         "browser": "Debian chromium, headless, 360×740 viewport",
         "runs": RUNS,
         "first_visit": summary(first),

@@ -17,7 +17,6 @@ import dataclasses
 import gzip
 import json
 import os
-import platform
 import random
 import statistics
 import threading
@@ -27,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import counting
+from bench import counting, machine
 
 counting.install()
 
@@ -262,8 +261,7 @@ def main() -> None:
                 sizes.append(measured)
     report = {
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
-        f"{platform.python_implementation()} {platform.python_version()}",
+        "machine": machine.line(),
         "engine": "DynamoDB Local (in memory)",
         "movements_in_looked_up_process": MOVEMENTS,
         "by_base_size": sizes,
