@@ -73,6 +73,7 @@ load: setup ## bounded load on the local stack over loopback: 20 clients, 2,000 
 	$(PY) -m bench.load
 
 faults: setup ## the whole fault matrix: every AWS call of every async handler x every fault kind, recorded in bench/results/faults.*
+	rm -f bench/results/faults.json
 	PEN_FAULTS=all $(PY) -m pytest -n 2 tests/integration/test_fault_matrix.py
 
 fuzz: setup ## fuzz every API route on a local stack, long: FUZZ_EXAMPLES per route and mode (150)

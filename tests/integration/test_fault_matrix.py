@@ -33,7 +33,6 @@ import fcntl
 import functools
 import json
 import os
-import platform
 import tempfile
 import time
 import uuid
@@ -48,6 +47,7 @@ import pytest
 from moto.sqs.models import sqs_backends
 
 import app as app_module
+from bench import machine
 from chalicelib.config import ENV_QUEUE_CORREIO_EVENTOS
 from chalicelib.domain.following import address_key
 from chalicelib.domain.nup import parse_nup
@@ -529,8 +529,7 @@ def record(result: LegResult) -> None:
         runs = sum(leg["runs"] for leg in legs.values())
         survived = sum(leg["survived"] for leg in legs.values())
         data = {
-            "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                        "implementation": platform.python_implementation(), "arch": platform.machine()},
+            "machine": machine.line(),
             "fault_kinds": [f.name for f in FAULTS],
             "total": {"fault_points": points, "fault_kinds": len(FAULTS), "runs": runs, "survived": survived},
             "legs": dict(sorted(legs.items())),
@@ -540,7 +539,7 @@ def record(result: LegResult) -> None:
 
 
 def markdown(data: dict[str, Any]) -> str:
-    total, machine = data["total"], data["machine"]
+    total = data["total"]
     lines = [
         "## Fault injection",
         "",
@@ -564,8 +563,8 @@ def markdown(data: dict[str, Any]) -> str:
                      f"{leg['survived']} | {leg['seconds']} |")  # fmt: skip
     lines += [
         "",
-        f"Machine: {machine['cores']} cores, {machine['implementation']} {machine['python']} "
-        f"({machine['arch']}); moto server in the test process; each run is one scenario on fresh data.",
+        f"Machine: {data['machine']}; moto server in the test process; each run is one scenario on fresh "
+        "data.",
         "",
         "Fault points per leg (the calls in order; each failed with every kind):",
         "",
