@@ -4,7 +4,7 @@ PY := .venv/bin/python
 STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 STAGE ?= prod
-FUZZ_EXAMPLES ?= 150
+FUZZ_EXAMPLES ?= 500
 
 .DEFAULT_GOAL := help
 .PHONY: help setup run test lint types format openapi package deploy site screenshots mail bench load faults fuzz clean
@@ -72,13 +72,13 @@ bench: setup ## every benchmark (about an hour on 2 idle cores), recorded in ben
 load: setup ## bounded load on the local stack over loopback: 20 clients, 2,000 creations, 10,000 lookups (bench/load.py)
 	$(PY) -m bench.load
 
-faults: setup ## the whole fault matrix: every AWS call of every async handler x every fault kind, recorded in bench/results/faults.*
+faults: setup ## the fault matrix alone (make test runs it too): every AWS call of every async handler x every fault kind, recorded in bench/results/faults.*
 	rm -f bench/results/faults.json
-	PEN_FAULTS=all $(PY) -m pytest -n 2 tests/integration/test_fault_matrix.py
+	PEN_FAULTS=record $(PY) -m pytest -n 2 tests/integration/test_fault_matrix.py
 
-fuzz: setup ## fuzz every API route on a local stack, long: FUZZ_EXAMPLES per route and mode (150)
+fuzz: setup ## fuzz every API route on a local stack, long: FUZZ_EXAMPLES per route and mode (500; make test runs 100)
 	PEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PEN_PROPERTY_EXAMPLES=$(FUZZ_EXAMPLES) \
-		$(PY) -m pytest tests/e2e/test_fuzz.py tests/integration/test_properties_bus.py
+		$(PY) -m pytest -n 2 --dist loadgroup tests/e2e/test_fuzz.py tests/integration/test_properties_bus.py
 
 mail: $(STAMP) ## show the e-mails the local stack has "sent"
 	$(PY) -m infra.local.mail

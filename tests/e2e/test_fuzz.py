@@ -12,7 +12,7 @@ takes turns on those routes). Every answer must:
 
 Bounded in `make test` (PEN_FUZZ_EXAMPLES per route and mode, default below); `make fuzz` runs many
 more. A failure prints hypothesis' falsifying example (the case) and a curl line to replay it.
-Findings are kept as plain regression tests in tests/e2e/test_fuzz_findings.py.
+Findings are kept as plain regression tests in tests/integration/test_fuzz_findings.py.
 """
 
 from __future__ import annotations
@@ -36,11 +36,18 @@ from schemathesis.checks import (
 
 from tests.e2e.test_local_stack import RunningStack, get
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("fuzz")]
+# Positive and negative cases run on the two xdist workers, each with its own local stack.
+pytestmark = [pytest.mark.e2e]
+POSITIVE = pytest.param(
+    GenerationMode.POSITIVE, id="positive", marks=pytest.mark.xdist_group("fuzz-positive")
+)
+NEGATIVE = pytest.param(
+    GenerationMode.NEGATIVE, id="negative", marks=pytest.mark.xdist_group("fuzz-negative")
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "docs" / "openapi.json"
-EXAMPLES = int(os.environ.get("PEN_FUZZ_EXAMPLES", "10"))  # per route and generation mode
+EXAMPLES = int(os.environ.get("PEN_FUZZ_EXAMPLES", "100"))  # per route and generation mode
 REQUEST_TIMEOUT = 20.0
 MAX_LONG_POLL = 1  # seconds: /barramento/pendencias?espera= holds the request up to 20 s
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -69,6 +76,7 @@ def own_clients(stack: RunningStack) -> set[str]:
     return {c["clienteId"] for c in stack.credentials()}
 
 
+@pytest.mark.xdist_group("fuzz-positive")
 def test_the_stack_serves_the_documented_openapi(stack: RunningStack) -> None:
     """The fuzzer reads docs/openapi.json: it must be what the running API serves."""
     reply = get(f"{stack.api_url}/openapi.json")
@@ -89,7 +97,7 @@ def assert_problem_details(response: Any) -> None:
         assert problem[member], problem
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
+@pytest.mark.parametrize("mode", [POSITIVE, NEGATIVE])
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
 def test_fuzz_route(
     stack: RunningStack,

@@ -22,9 +22,8 @@ One allowance, stated: when SES accepted an e-mail and the answer was lost (TIME
 may get it twice, never zero times, and nobody else is affected.
 
 The matrix is printed ("N fault points × M fault kinds survived"); any violation fails the test with
-the list of (leg, call, fault) that broke and how. `make test` fails every point once, the kinds taken
-in turn (a third of the runs); `make faults` (PEN_FAULTS=all) runs the whole cross product and records
-it in bench/results/faults.json and faults.md (the legs of that run merged into what is there).
+the list of (leg, call, fault) that broke and how. `make test` runs the whole cross product; `make
+faults` (PEN_FAULTS=record) runs it alone and records it in bench/results/faults.json and faults.md.
 """
 
 from __future__ import annotations
@@ -72,9 +71,8 @@ from tests.integration.test_hosted_bus import (
 )
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
-# PEN_FAULTS=all (`make faults`): every fault point with every kind, and the results recorded in
-# bench/results/faults.*; otherwise (`make test`) every point once, the kinds in turn.
-EVERY_KIND = os.environ.get("PEN_FAULTS") == "all"
+# PEN_FAULTS=record (`make faults`): the matrix's results are recorded in bench/results/faults.*.
+RECORD = os.environ.get("PEN_FAULTS") == "record"
 # The functions' timeout here: after a crash the harness waits this long before redelivering, as SQS
 # (visibility timeout) and Lambda (stream retries) only retry once the dead invocation timed out.
 LAMBDA_TIMEOUT_MS = 300
@@ -465,10 +463,7 @@ def run_matrix(harness: Harness, leg: str, handler: str, scenario: Scenario) -> 
     result = LegResult(leg, handler, list(calls), [f.name for f in FAULTS])
 
     for at, call in enumerate(result.calls, start=1):
-        # make test: each point fails once, the kinds taken in turn (every kind still used, a third of
-        # the time); `make faults` (PEN_FAULTS=all) fails every point with every kind.
-        kinds = FAULTS if EVERY_KIND else (FAULTS[(at - 1) % len(FAULTS)],)
-        for fault in kinds:
+        for fault in FAULTS:
             result.runs += 1
             where = f"{leg}: call {at} ({call}) {fault}"
             case = scenario.prepare()
@@ -552,7 +547,7 @@ def markdown(data: dict[str, Any]) -> str:
         "call succeeded). The local worker then redelivers as Lambda does, and the run must end as the clean "
         "run did: one process per trâmite at the receiver, one receipt, each history whole with no entry "
         "twice, the sender unlocked when it should be, the same public record, each e-mail once, nothing in a "
-        "dead-letter queue (tests/integration/test_fault_matrix.py: `make faults` runs it all; `make test` fails every point once, the kinds in turn). The one allowance: "
+        "dead-letter queue (tests/integration/test_fault_matrix.py: `make test` runs it all; `make faults` records it here). The one allowance: "
         "an e-mail SES accepted whose answer was lost may go twice (SES has no idempotency token).",
         "",
         "| leg | handler | fault points | runs | survived | seconds |",
@@ -578,11 +573,9 @@ def markdown(data: dict[str, Any]) -> str:
 
 
 def report(result: LegResult) -> None:
-    if EVERY_KIND:
-        record(result)  # bench/results/faults.* describe the whole matrix only
-    shape = (f"{len(result.calls)} fault points × {len(result.faults)} fault kinds" if EVERY_KIND
-             else f"{len(result.calls)} fault points, each with one of {len(result.faults)} kinds in turn")  # fmt: skip
-    line = (f"{result.leg}: {shape} "
+    if RECORD:
+        record(result)
+    line = (f"{result.leg}: {len(result.calls)} fault points × {len(result.faults)} fault kinds "
             f"{'survived' if not result.violations else f'— {len(result.violations)} violation(s)'} "
             f"({result.seconds} s)")  # fmt: skip
     print(line)
