@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import counting, machine
+from bench import counting, machine, record
 
 counting.install()
 
@@ -317,10 +317,7 @@ def main() -> None:
         "hosted_to_hosted": hosted,
         "hosted_to_hosted_on_the_local_stack": local,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "bus.json").write_text(
-        json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    record.save_json("bus", report)
     lines = [
         "# Bus: recorded results",
         "",

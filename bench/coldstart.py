@@ -25,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench import machine
+from bench import machine, record
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -238,8 +238,7 @@ def render(report: dict[str, Any]) -> str:
 def main() -> None:
     report: dict[str, Any] = {"machine": machine.info(runs=RUNS), "imports": imports(), "package": package()}
     report["figure"] = plot(report)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "coldstart.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    record.save_json("coldstart", report)
     text = render(report)
     (RESULTS / "coldstart.md").write_text(text, encoding="utf-8")
     print(text)

@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import machine
+from bench import machine, record
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -443,8 +443,7 @@ def main() -> None:
     report = run()
     problems = verdict(report)
     report["problems"] = problems
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "load.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    record.save_json("load", report)
     (RESULTS / "load.md").write_text(render(report), encoding="utf-8")
     print(render(report))
     if problems:

@@ -17,7 +17,6 @@ each; medians of the runs are quoted.
 from __future__ import annotations
 
 import http.client
-import json
 import statistics
 import tempfile
 import threading
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import machine
+from bench import machine, record
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -232,8 +231,7 @@ def main() -> None:
             stack.stop()
     report: dict[str, Any] = {"machine": machine.info(runs=RUNS), "lookups": measured, "tramite": tramites()}
     report["figure"] = plot(report)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "loopback.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    record.save_json("loopback", report)
     text = render(report)
     (RESULTS / "loopback.md").write_text(text, encoding="utf-8")
     print(text)

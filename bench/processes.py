@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import statistics
 import threading
 import time
@@ -22,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import counting, machine
+from bench import counting, machine, record
 
 counting.install()
 
@@ -179,10 +178,7 @@ def main() -> None:
         "aws_calls_per_operation": calls,
         "nup_sequence_under_concurrency": concurrency,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "processes.json").write_text(
-        json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    record.save_json("processes", report)
     lines = [
         "# Processes pillar: recorded results",
         "",

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import machine
+from bench import machine, record
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -940,10 +940,7 @@ def main() -> None:
         if "partial" in report:
             print(json.dumps(report, indent=1, ensure_ascii=False)[:3000])
             return
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "routes.json").write_text(
-        json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    record.save_json("routes", report)
     text = render(report)
     (RESULTS / "routes.md").write_text(text, encoding="utf-8")
     print(text)

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import counting, machine
+from bench import counting, machine, record
 
 counting.install()
 # The request log line of every call would be timed too: only warnings here.
@@ -502,8 +502,7 @@ def main() -> None:
         "by_size": by_size,
     }
     report["call_counts_constant"] = _check_constant(report)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "scale.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    record.save_json("scale", report)
     plot(report)
     (RESULTS / "scale.md").write_text(render(report), encoding="utf-8")
     print(render(report))

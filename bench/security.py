@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import machine
+from bench import machine, record
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -95,10 +95,7 @@ def main() -> None:
         "pytest_exit_code": code,
         "rows": rows,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "security.json").write_text(
-        json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    record.save_json("security", report)
     (RESULTS / "security.md").write_text(markdown(report), encoding="utf-8")
     print(f"security matrix: {len(rows)} routes, exit code {code}, {elapsed:.0f} s")
     if code != 0:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Page, Route
 
-from bench import machine
+from bench import machine, record
 from tests.e2e.browser import launch
 from tests.e2e.test_local_stack import RunningStack, start_stack
 from tests.e2e.tracking import demo_nup
@@ -187,8 +187,7 @@ def main() -> None:
         "before_the_api_answers": waiting,
         "site_files": files,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "site.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    record.save_json("site", report)
     (RESULTS / "site.md").write_text(render(report), encoding="utf-8")
     print(render(report))
 

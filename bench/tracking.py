@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import counting, machine
+from bench import counting, machine, record
 
 counting.install()
 
@@ -266,10 +266,7 @@ def main() -> None:
         "movements_in_looked_up_process": MOVEMENTS,
         "by_base_size": sizes,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "tracking.json").write_text(
-        json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    record.save_json("tracking", report)
     (RESULTS / "tracking.md").write_text(render(report), encoding="utf-8")
     print(render(report))
 
