@@ -245,6 +245,9 @@ def test_the_mgi_demo_process_is_delivered_to_the_ms_hosted_to_hosted(stack: Run
     tokens = {c["sigla"]: c["token"] for c in stack.credentials()}
     deadline = time.monotonic() + IMPORT_TIMEOUT
     tramite: dict[str, Any] | None = None
+    sender: dict[str, Any] | None = None
+    # The worker fetches the recibo (state 6) and then, in its next write, concludes the MGI's copy:
+    # the trip is over when both are visible.
     while time.monotonic() < deadline:
         inbox = get(f"{stack.api_url}/unidades/2002/processos", tokens["MS"])
         assert inbox.status == 200, inbox.body
@@ -254,15 +257,16 @@ def test_the_mgi_demo_process_is_delivered_to_the_ms_hosted_to_hosted(stack: Run
             listed = get(f"{stack.api_url}/barramento/tramites?nup={digits}", tokens["MGI"])
             assert listed.status == 200, listed.body
             [tramite] = listed.json()["itens"]
-            if tramite["estado"] == 6:
+            sender = get(f"{stack.api_url}/processos/{tramite['nup']}", tokens["MGI"]).json()
+            if tramite["estado"] == 6 and sender["estado"] == "concluido":
                 break
         time.sleep(0.5)
     assert tramite is not None, f"the MS never listed the MGI's process:\n{stack.output()}"
+    assert sender is not None
     assert tramite["estado"] == 6, f"{tramite}\n{stack.output()}"
     assert (tramite["remetente"]["estrutura"], tramite["destinatario"]["estrutura"]) == ("1003", "2002")
     assert [h["estado"] for h in tramite["historico"]] == [1, 2, 3, 4, 5, 6]
     assert {h["cliente"] for h in tramite["historico"] if h["orgao"] != "barramento"} == {"plataforma"}
-    sender = get(f"{stack.api_url}/processos/{tramite['nup']}", tokens["MGI"]).json()
     assert (sender["estado"], sender["bloqueadoPor"], sender["unidadesAbertas"]) == ("concluido", [], [])
     copy = get(f"{stack.api_url}/processos/{tramite['nup']}", tokens["MS"]).json()
     assert (copy["orgaoId"], copy["nre"]) == ("2001", tramite["nre"])
