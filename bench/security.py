@@ -1,7 +1,8 @@
-"""The security matrix as a table: every authenticated route × (no token, revoked token, token without
-the route's scope, another agency's token with every scope, the owner), with the status expected and
-the status observed, from a real run of tests/integration/test_security_matrix.py (which `make test`
-runs too, and which fails on any cell that differs or any answer holding another agency's data).
+"""The security matrix as a table: every authenticated route × (no token, revoked token, expired token,
+token without the route's scope, another agency's token with every scope, the owner), with the status
+expected and the status observed, from a real run of tests/integration/test_security_matrix.py (which
+`make test` runs too, and which fails on any cell that differs or any answer holding another agency's
+data).
 
     .venv/bin/python -m bench.security            (make bench)
 
@@ -24,7 +25,7 @@ from bench import machine, record
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 TEST = "tests/integration/test_security_matrix.py"
-HEADERS = ["sem token", "token revogado", "sem escopo", "outro órgão", "dono (controle)"]
+HEADERS = ["sem token", "token revogado", "token expirado", "sem escopo", "outro órgão", "dono (controle)"]
 
 
 def run_matrix() -> tuple[list[dict[str, Any]], float, int]:
@@ -69,8 +70,9 @@ def markdown(report: dict[str, Any]) -> str:
         "and the answer holds none of the owner's data). `make test` runs the same matrix and fails on "
         "any ✗.",
         "",
-        "Columns: no token (401); a revoked token of the owner agency (401); a token of the owner agency "
-        "with every scope but the route's (403; n/a on routes open to any scope); a token of another agency "
+        "Columns: no token (401); a revoked token of the owner agency (401); an expired one (401); a token "
+        "of the owner agency with every scope but the route's (403; n/a on routes open to any scope); "
+        "a token of another agency "
         "with every scope (404 on the owner's resource; the other agency's own view on a shared directory "
         "or a collection); the owner itself (the control: the request is valid and the resource exists).",
         "",
@@ -81,7 +83,8 @@ def markdown(report: dict[str, Any]) -> str:
         by_who = {c["who"]: c for c in row["cells"]}
         scope = next((c for w, c in by_who.items() if w.startswith("without-")), None)
         owner = next(c for w, c in by_who.items() if w.startswith("owner"))
-        values = [by_who.get("no token"), by_who.get("revoked"), scope, by_who.get("other"), owner]
+        refused = [by_who.get(who) for who in ("no token", "revoked", "expired")]
+        values = [*refused, scope, by_who.get("other"), owner]
         route = row["route"].replace("|", "\\|")
         lines.append(f"| `{route}` | " + " | ".join(cell_text(v) for v in values) + f" | {row['why']} |")
     return "\n".join(lines) + "\n"

@@ -3,6 +3,7 @@ handlers and the local gateway (ProblemGateway, on moto) with
 
 - no token                      -> 401 (API Gateway's answer: the authorizer never resolves a caller);
 - a revoked token               -> 401 (the authorizer runs on every request: ttl 0);
+- an expired token              -> 401 (its validity ended: the same check, by date);
 - a token lacking the scope     -> 403 (the authorizer's policy lists only the scopes' routes, so it
   must be API Gateway's own refusal, not a handler's);
 - another agency's token, with every scope -> 404 on a resource of the owner (DESIGN.md: "a resource
@@ -29,8 +30,8 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote
@@ -46,6 +47,7 @@ from chalicelib.domain.credentials import Scope
 from chalicelib.domain.nup import Nup
 from chalicelib.domain.structures import Structure
 from chalicelib.observability import logger as app_logger
+from chalicelib.store.clients import DynamoClientRepository
 from tests.fakes import FakeClock
 from tests.integration.conftest import Api, Stack
 from tests.integration.test_documents import put
@@ -131,11 +133,16 @@ class Owners:
         every = frozenset(Scope)
         revoked = credentials.issue("100", "ms-revogado", every)
         credentials.revoke(revoked.client.id)
+        # A token's validity can only be set in the future; the store's copy then ends it an hour ago.
+        expiring = credentials.issue("100", "ms-expirado", every, datetime.now(UTC) + timedelta(days=1))
+        clients = DynamoClientRepository()
+        clients.put(replace(expiring.client, expires_at=datetime.now(UTC) - timedelta(hours=1)))
         self.tokens = {
             "owner": self.stack.tokens["ms-admin"],
             "sender": self.stack.tokens["inss-bus"],
             "other": credentials.issue("300", "rfb-tudo", every).token,
             "revoked": revoked.token,
+            "expired": expiring.token,
             **{
                 f"without-{scope}": credentials.issue("100", f"ms-sem-{scope}", every - {scope}).token
                 for scope in Scope
@@ -683,6 +690,7 @@ def run_row(owners: Owners, route: str, scopes: frozenset[str]) -> tuple[list[Ce
     plan: list[tuple[str | None, int, str, str | None]] = [
         (None, 401, "nao-autenticado", "UNAUTHORIZED"),
         ("revoked", 401, "nao-autenticado", "UNAUTHORIZED"),
+        ("expired", 401, "nao-autenticado", "UNAUTHORIZED"),
     ]
     plan += [(f"without-{scope}", 403, "sem-permissao", "ACCESS_DENIED") for scope in sorted(scopes)]
     plan += [("other", row.other, "nao-encontrado" if row.other == 404 else "", None)]
