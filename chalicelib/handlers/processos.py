@@ -105,7 +105,7 @@ def update_process(actor: Actor, caller: Caller, nup: str, body: ProcessUpdateIn
     access=Scope.PROCESSOS,
     query=PageQuery,
     response=InboxOut,
-    errors=(400,),
+    errors=(400, 404),
 )
 def inbox(caller: Caller, unidade_id: str, query: PageQuery) -> InboxOut:
     """Os recebidos mais recentemente primeiro; `atrasado` quando o retorno programado passou."""

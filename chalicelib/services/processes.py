@@ -70,7 +70,11 @@ class Processes:
         return process
 
     def inbox(self, agency_id: str, unit_id: str, cursor: str | None, limit: int) -> Page[InboxItem]:
-        self._own_unit(agency_id, unit_id)
+        """An inactive unit's inbox still lists what is left there (to move it on); another agency's
+        unit is not found, like any resource of another agency."""
+        unit = self._registry.find(unit_id)
+        if unit is None or unit.agency_id != agency_id or unit.is_agency:
+            raise NotFound(f"Unidade {unit_id} não encontrada no seu órgão.")
         return self._repository.inbox(unit_id, cursor, limit)
 
     def history(

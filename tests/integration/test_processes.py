@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -172,7 +173,30 @@ def test_inbox_is_newest_first_with_pages(api: Api, ms: dict[str, str]) -> None:
     first = api.call("GET", "/unidades/101/processos?limite=2", ms["token"]).json
     second = api.call("GET", f"/unidades/101/processos?limite=2&cursor={first['cursor']}", ms["token"]).json
     assert [i["nup"] for i in first["itens"] + second["itens"]] == list(reversed(nups))
-    assert_problem(api.call("GET", "/unidades/201/processos", ms["token"]), 400, "dados-invalidos")
+    assert_problem(api.call("GET", "/unidades/201/processos", ms["token"]), 404, "nao-encontrado")  # INSS's
+    assert_problem(api.call("GET", "/unidades/999/processos", ms["token"]), 404, "nao-encontrado")
+
+
+def test_an_inactive_units_inbox_still_lists_what_is_left_there(
+    api: Api, stack: Stack, ms: dict[str, str]
+) -> None:
+    """Deactivating a unit in the directory leaves its processes there: its people must be able to see them
+    to move them on, though nothing new may be created in it."""
+    token = ms["token"]
+    nup = create(api, token)["nup"]
+    sent = api.call("POST", f"/processos/{digits(nup)}/envios", token,
+                    {"unidadeOrigem": "101", "unidadesDestino": ["102"]}, headers=WHO)  # fmt: skip
+    assert sent.status_code == 200, sent.body
+    registry = stack.services.registry
+    unit = registry.find("102")
+    assert unit is not None
+    registry.save(replace(unit, active=False))
+    inbox = api.call("GET", "/unidades/102/processos", token)
+    assert inbox.status_code == 200, inbox.body
+    assert [i["nup"] for i in inbox.json["itens"]] == [nup]
+    assert_problem(
+        api.call("POST", "/processos", token, new_process(unidade="102"), headers=WHO), 400, "dados-invalidos"
+    )
 
 
 def test_relate_suspend_resume_and_merge(api: Api, ms: dict[str, str]) -> None:

@@ -587,8 +587,6 @@ ROWS: dict[str, Row] = {
     "GET /unidades/{unidade_id}/processos": Row(
         lambda w: "/unidades/101/processos",
         needs=("nup",),
-        other=400,
-        why="400: the unit is not one of the caller's agency (units are in the shared directory; no data)",
     ),
 }
 
