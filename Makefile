@@ -33,7 +33,7 @@ lint: $(STAMP) ## ruff lint and format check
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
-types: $(STAMP) ## mypy over chalicelib and app.py
+types: $(STAMP) ## mypy over chalicelib, app.py, infra and bench
 	.venv/bin/mypy
 
 format: $(STAMP) ## apply ruff's formatting and safe fixes

@@ -67,8 +67,8 @@ METADATA = Metadata(
 _component_bytes: Counter[str] = Counter()
 
 
-def _note_key(params: Any, context: Any, **_: Any) -> None:
-    context["bench_path"] = str(params.get("url_path", ""))
+def _note_key(**kwargs: Any) -> None:
+    kwargs["context"]["bench_path"] = str(kwargs["params"].get("url_path", ""))
 
 
 def _count_component_reads(parsed: Any = None, context: Any = None, **_: Any) -> None:

@@ -17,7 +17,8 @@ _lock = threading.Lock()
 _installed = False
 
 
-def _before_call(model: Any, **_: Any) -> None:
+def _before_call(**kwargs: Any) -> None:
+    model = kwargs["model"]
     with _lock:
         _calls[f"{model.service_model.service_id}.{model.name}"] += 1
 

@@ -220,8 +220,8 @@ def main() -> None:
     from tests.e2e import test_local_stack
     from tests.e2e.test_local_stack import start_stack
 
-    # The tests give the stack 60 s to start; a machine busy with other work may need longer.
-    test_local_stack.READY_TIMEOUT = max(test_local_stack.READY_TIMEOUT, 300.0)
+    # The tests give the stack 180 s to start; a machine busy with other work may need longer.
+    test_local_stack.READY_TIMEOUT = max(test_local_stack.READY_TIMEOUT, 300)
 
     with tempfile.TemporaryDirectory(prefix="pen-bench-loopback-") as folder:
         stack = start_stack(Path(folder))

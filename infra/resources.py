@@ -8,6 +8,7 @@ the environment variable (chalicelib/config.py) through which the functions find
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -337,13 +338,13 @@ def key_schema(table: Table) -> tuple[list[dict[str, str]], list[dict[str, str]]
     schema = TABLE_MODELS[table.model_field]._get_schema()
     hash_first = {"HASH": 0, "RANGE": 1}
 
-    def keys(items: list[dict[str, str]]) -> list[dict[str, str]]:
+    def keys(items: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
         return sorted(
             ({"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in items),
             key=lambda k: hash_first[k["KeyType"]],
         )
 
-    def projection(gsi: dict[str, Any]) -> dict[str, object]:
+    def projection(gsi: Mapping[str, Any]) -> dict[str, object]:
         given = gsi["projection"]
         shaped: dict[str, object] = {"ProjectionType": given["ProjectionType"]}
         if given.get("NonKeyAttributes"):

@@ -54,11 +54,15 @@ def site_url_parameter() -> Json:
     }
 
 
+def _directive(part: str) -> tuple[str, str]:
+    name, _, value = part.strip().partition("=")
+    return name, value
+
+
 def security_headers_config() -> Json:
     """SITE_SECURITY_HEADERS as a response headers policy (the one source of those headers)."""
     h = SITE_SECURITY_HEADERS
-    hsts = dict(part.strip().split("=", 1) if "=" in part else (part.strip(), "") for part in
-                h["Strict-Transport-Security"].split(";"))  # fmt: skip
+    hsts = dict(_directive(part) for part in h["Strict-Transport-Security"].split(";"))
     return {
         "SecurityHeadersConfig": {
             "ContentSecurityPolicy": {

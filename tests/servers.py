@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -112,7 +113,7 @@ def create_tables(endpoint: str, stage: str) -> None:
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
     for table in STACK.tables:
         attributes, keys, indexes = key_schema(table)
-        request: dict = {"TableName": STACK.name(stage, table.suffix), "AttributeDefinitions": attributes,
+        request: dict[str, Any] = {"TableName": STACK.name(stage, table.suffix), "AttributeDefinitions": attributes,
                          "KeySchema": keys, "BillingMode": "PAY_PER_REQUEST"}  # fmt: skip
         if indexes:
             request["GlobalSecondaryIndexes"] = indexes
@@ -135,7 +136,7 @@ def share_botocore_models() -> None:
     def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
         return shared if search_path_string is None else original(search_path_string)
 
-    botocore.session.create_loader = create_loader  # type: ignore[assignment]
+    botocore.session.create_loader = create_loader
 
 
 def fake_aws_environment() -> None:

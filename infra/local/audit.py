@@ -176,7 +176,7 @@ def install(sink: Callable[[Call], None], region: str, account: str) -> None:
         raise RuntimeError("the AWS call audit is installed already")
     _installed.append(True)
     arns = Arns(region, account)
-    make_api_call = botocore.client.BaseClient._make_api_call
+    make_api_call = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]  # private
     authorize = ChaliceAuthorizer.__call__
 
     def recorded(client: Any, operation: str, params: dict[str, Any]) -> Any:
@@ -190,7 +190,7 @@ def install(sink: Callable[[Call], None], region: str, account: str) -> None:
         with running(self.name):
             return authorize(self, event, context)
 
-    botocore.client.BaseClient._make_api_call = recorded  # type: ignore[method-assign]
+    botocore.client.BaseClient._make_api_call = recorded  # type: ignore[attr-defined]
     ChaliceAuthorizer.__call__ = authorizer  # type: ignore[method-assign]
 
 

@@ -125,7 +125,7 @@ def _check(backend: DynamoDBBackend, items: list[dict[str, Any]]) -> list[Error]
 
 
 def _write(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
-    names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+    names, values = op.get("ExpressionAttributeNames") or {}, op.get("ExpressionAttributeValues") or {}
     if op_type == "Put":
         backend.put_item(
             op["TableName"], op["Item"], expression_attribute_names=names, expression_attribute_values=values

@@ -269,15 +269,15 @@ def run(args: argparse.Namespace) -> None:
     elif command == ("token", "list"):
         cursor = None
         while True:
-            page = credentials.list_for_agency(args.agency, cursor, 100)
-            for c in page.items:
+            clients = credentials.list_for_agency(args.agency, cursor, 100)
+            for c in clients.items:
                 state = (
                     "revoked"
                     if c.revoked_at
                     else ("expires " + f"{c.expires_at:%Y-%m-%d}" if c.expires_at else "active")
                 )
                 print(f"{c.id}  {c.name:<30} {','.join(sorted(c.scopes)):<28} {state}")
-            cursor = page.cursor
+            cursor = clients.cursor
             if cursor is None:
                 break
 
