@@ -20,6 +20,9 @@ Every parameter here is empty by default: the stack deploys without any of them.
 
 from __future__ import annotations
 
+import json
+
+from chalicelib.api import problems
 from infra.cfn import Json, get_att, ref, sub
 from infra.resources import Stack
 
@@ -54,6 +57,13 @@ PUBLIC_PATH_REGEX = r"^(/api)?/(publico/|saude$|openapi\.json$)"
 # citizen follows a few processes; many people share an address behind a carrier-grade NAT.
 FOLLOW_RATE_LIMIT = 100
 FOLLOW_WINDOW_SECONDS = 300
+# What a blocked address gets: the site's own 429 problem (the one the app gives a per-address quota),
+# which the follow form shows as it is. WAF answers it itself, before API Gateway, so its gateway
+# responses cannot shape it; WAF's bodies are plain JSON (no problem+json content type there).
+FOLLOW_LIMIT_BODY = "limite-acompanhamentos"
+FOLLOW_LIMIT_DETAIL = (
+    "Muitos pedidos de acompanhamento a partir deste endereço. Aguarde alguns minutos e tente novamente."
+)
 # The stage: ten times the assumed national peak (50 lookups/s, docs/COST.md), well below the
 # account's 10,000/s that other APIs of the account share.
 STAGE_RATE_LIMIT = 500
@@ -173,7 +183,15 @@ def follow_rate_rule(priority: int) -> Json:
     return {
         "Name": "limite-acompanhamentos",
         "Priority": priority,
-        "Action": {"Block": {}},
+        "Action": {
+            "Block": {
+                "CustomResponse": {
+                    "ResponseCode": 429,
+                    "CustomResponseBodyKey": FOLLOW_LIMIT_BODY,
+                    "ResponseHeaders": [{"Name": "Retry-After", "Value": str(FOLLOW_WINDOW_SECONDS)}],
+                }
+            }
+        },
         "VisibilityConfig": _visibility("limite-acompanhamentos"),
         "Statement": {
             "RateBasedStatement": {
@@ -261,6 +279,14 @@ def api_waf_resources(stack: Stack, stage: str, rest_api: str) -> dict[str, Json
                 "DefaultAction": {"Allow": {}},
                 "VisibilityConfig": _visibility(name),
                 "Rules": rules,
+                "CustomResponseBodies": {
+                    FOLLOW_LIMIT_BODY: {
+                        "ContentType": "APPLICATION_JSON",
+                        "Content": json.dumps(
+                            problems.problem(problems.LIMIT_REACHED, FOLLOW_LIMIT_DETAIL), ensure_ascii=False
+                        ),
+                    }
+                },
             },
         },
         API_WEB_ACL_ASSOCIATION: {

@@ -26,6 +26,7 @@ SITE_URL = "SiteUrl"  # template parameter: the address the e-mails link to
 SITE_ORIGIN = "site"
 API_ORIGIN = "api"
 API_STAGE_PATH = "/api"  # Chalice's API Gateway stage
+NOT_FOUND_PAGE = "404.html"  # the site's page for an unknown path (site/404.html)
 # AWS's managed policies (the same ids in every account): CachingOptimized for the site's files;
 # UseOriginCacheControlHeaders-QueryStrings for the API (each answer's own Cache-Control decides, the
 # query string is part of the key); AllViewerExceptHostHeader, since API Gateway needs its own Host.
@@ -143,6 +144,17 @@ def site_resources(stack: Stack, stage: str, rest_api: str) -> dict[str, Json]:
                     "HttpVersion": "http2and3",
                     "IPV6Enabled": True,
                     "DefaultRootObject": "index.html",
+                    # A file the bucket does not hold: S3 answers 403 (the distribution may not list the
+                    # bucket), shown as the site's own page with 404. Distribution-wide, so no answer of
+                    # the API behind /publico/* may be a 403 (tests/integration/test_edge.py checks).
+                    "CustomErrorResponses": [
+                        {
+                            "ErrorCode": 403,
+                            "ResponseCode": 404,
+                            "ResponsePagePath": f"/{NOT_FOUND_PAGE}",
+                            "ErrorCachingMinTTL": 300,
+                        }
+                    ],
                     # South America's edges are only in the full price class.
                     "PriceClass": "PriceClass_All",
                     "Origins": [

@@ -94,6 +94,9 @@ GATEWAY_RESPONSES: dict[str, tuple[ProblemType, str]] = {
     "INTEGRATION_TIMEOUT": (TIMEOUT, DETAIL_TIMEOUT),
     "AUTHORIZER_FAILURE": (INTERNAL, DETAIL_INTERNAL),
     "AUTHORIZER_CONFIGURATION_ERROR": (INTERNAL, DETAIL_INTERNAL),
+    # WAF's managed rules (exploit patterns): not a 403, which CloudFront would show as its page for a
+    # missing file (infra/site_hosting.py); the follow form's rate rule answers its own 429 (infra/edge.py).
+    "WAF_FILTERED": (MALFORMED_REQUEST, "A requisição foi recusada pelas regras de proteção da plataforma."),
     "DEFAULT_4XX": (MALFORMED_REQUEST, "A requisição não pôde ser processada."),
     "DEFAULT_5XX": (INTERNAL, DETAIL_INTERNAL),
 }

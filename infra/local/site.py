@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from infra.resources import SITE_SECURITY_HEADERS
+from infra.site_hosting import NOT_FOUND_PAGE
 
 API_PREFIX = "/publico/"
 COMPRESSIBLE = ("text/", "application/javascript", "application/json", "application/problem+json")
@@ -50,7 +51,7 @@ class SiteFiles:
         found = self.files.get(path)
         if found is not None:
             return 200, found[0], found[1]
-        body, headers = self.files["/404.html"]
+        body, headers = self.files[f"/{NOT_FOUND_PAGE}"]
         return 404, body, headers
 
 

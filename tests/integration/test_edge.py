@@ -24,6 +24,7 @@ from infra.site_hosting import SITE_DISTRIBUTION
 
 pytestmark = pytest.mark.xdist_group("template")  # packaging shares .chalice/deployments
 
+ROOT = Path(__file__).resolve().parents[2]
 STAGE = "prod"
 REST_API = "RestAPI"
 CERTIFICATE_ID = "0a1b2c3d-1111-2222-3333-444455556666"
@@ -281,9 +282,18 @@ def test_the_regional_web_acl_is_on_the_api_stage(resources: dict[str, Any]) -> 
 
 
 def test_the_follow_form_is_rate_limited_per_forwarded_client_address(resources: dict[str, Any]) -> None:
-    rules = resources[edge.API_WEB_ACL]["Properties"]["Rules"]
-    (rule,) = [r for r in rules if "RateBasedStatement" in r.get("Statement", {})]
-    assert rule["Action"] == {"Block": {}}
+    acl = resources[edge.API_WEB_ACL]["Properties"]
+    (rule,) = [r for r in acl["Rules"] if "RateBasedStatement" in r.get("Statement", {})]
+    # A blocked address gets the 429 problem the follow form shows as it is, with when to retry.
+    answer = rule["Action"]["Block"]["CustomResponse"]
+    assert answer["ResponseCode"] == 429
+    assert answer["ResponseHeaders"] == [{"Name": "Retry-After", "Value": str(edge.FOLLOW_WINDOW_SECONDS)}]
+    body = acl["CustomResponseBodies"][answer["CustomResponseBodyKey"]]
+    assert body["ContentType"] == "APPLICATION_JSON"
+    assert len(body["Content"].encode()) <= 4096  # WAF's limit for one body
+    problem = json.loads(body["Content"])
+    assert (problem["type"], problem["status"]) == ("urn:pen:problema:limite-atingido", 429)
+    assert "Aguarde alguns minutos" in problem["detail"]
     rate = rule["Statement"]["RateBasedStatement"]
     assert rate["AggregateKeyType"] == "FORWARDED_IP"
     assert rate["ForwardedIPConfig"]["HeaderName"] == "X-Forwarded-For"  # CloudFront puts the viewer's there
@@ -417,3 +427,32 @@ def test_the_outputs_name_the_log_bucket_log_group_web_acl_and_dns_target(tpl: d
     target = outputs[f"{edge.API_DOMAIN}Target"]
     assert target["Condition"] == edge.HAS_API_DOMAIN
     assert target["Value"] == {"Fn::GetAtt": [edge.API_DOMAIN, "RegionalDomainName"]}
+
+
+def test_a_missing_site_file_is_the_sites_404_page_and_no_public_api_answer_is_taken_for_one(
+    resources: dict[str, Any],
+) -> None:
+    """S3 answers 403 for a key it does not hold (the distribution may not list the bucket); the
+    distribution shows the site's 404 page for it, with status 404. That mapping is distribution-wide:
+    it would also swallow a 403 of the API behind /publico/*, so none may exist."""
+    config = resources[SITE_DISTRIBUTION]["Properties"]["DistributionConfig"]
+    assert config["CustomErrorResponses"] == [
+        {"ErrorCode": 403, "ResponseCode": 404, "ResponsePagePath": "/404.html", "ErrorCachingMinTTL": 300}
+    ]
+    assert (ROOT / "site" / "404.html").is_file()
+    assert [b["PathPattern"] for b in config["CacheBehaviors"]] == ["/publico/*"]
+    definition = resources[REST_API]["Properties"]["DefinitionBody"]
+    public = {
+        f"{method.upper()} {path}": operation
+        for path, item in definition["paths"].items()
+        if path.startswith("/publico/")
+        for method, operation in item.items()
+        if isinstance(operation, dict)
+    }
+    assert len(public) >= 8
+    assert [route for route, op in public.items() if op.get("security") or "403" in op["responses"]] == []
+    # Without an authorizer, API Gateway's only 403 (ACCESS_DENIED) cannot happen there; WAF's blocks
+    # are 400 (managed rules) and 429 (the follow form's rate rule).
+    responses = definition[template.GATEWAY_RESPONSES]
+    assert {kind for kind, answer in responses.items() if answer["statusCode"] == "403"} == {"ACCESS_DENIED"}
+    assert responses["WAF_FILTERED"]["statusCode"] == "400"
