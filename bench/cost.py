@@ -111,9 +111,10 @@ VOLUME: dict[str, float] = {
     "s3_log_bytes_per_line": 700,  # S3 server access log; presigned URIs carry their long query string
     "cf_log_bytes_per_line": 500,  # CloudFront standard log: ~33 tab-separated fields, no cookies
     "cf_log_gzip_ratio": 0.2,  # CloudFront delivers its standard logs gzipped
-    # The registry (services/stuck.py lists it on every schedule run): agencies above, plus their units.
+    # The registry: agencies above, plus their units (services/stuck.py lists only the agencies on
+    # every schedule run).
     "registry_units": 30_000,  # ~30 units an agency
-    "structure_item_bytes": 350,  # an `estruturas` item as its by_name index returns it
+    "structure_item_bytes": 350,  # an `estruturas` item as its indexes return it
     "schedule_runs_per_month": 4 * 24 * 30,  # cancel_stalled_tramites: Rate(15 minutes)
 }
 # The API's WebACL (infra/edge.py): the follow form's rate rule, AWS's managed groups (each billed as one
@@ -288,18 +289,16 @@ def operations() -> list[Op]:  # noqa: PLR0915 - one table of assumptions, read 
 
 def schedule_run() -> dict[str, float]:
     """One run of cancel_stalled_tramites: the cancel's Query of the auto-cancel index (nothing due, as
-    a rule), the stuck count's Query of the same index, the registry listed through its by_name index
-    (every structure, agencies and units alike: only agencies are kept), one pendências Query per agency.
+    a rule), the stuck count's Query of the same index, the agencies listed through the registry's
+    agencies-only index (their units are not read), one pendências Query per agency.
 
-    Counted on DynamoDB Local (2026-11-27, 12 agencies, 120 structures: 16 Queries in `find`): with
-    PAGE = 100 each page of the listing takes two Queries (the store asks DynamoDB for pages of at
-    most 100 items and reads one item past the page, so it fetches a second page for the 101st item),
-    so the listing reads every structure about twice."""
+    Each page of the listing is one Query of PAGE + 1 items (the one past the page says whether there
+    is a next). Counted on DynamoDB Local (tests/contract/test_stuck_calls.py)."""
     v = VOLUME
-    structures = v["agencies"] + v["registry_units"]
+    structures = v["agencies"]
     pages = math.ceil(structures / STUCK_PAGE)
-    listing_queries = 2 * pages - 1
-    listing_rru = listing_queries * 0.5 * math.ceil(STUCK_PAGE * v["structure_item_bytes"] / 4096)
+    listing_queries = pages
+    listing_rru = listing_queries * 0.5 * math.ceil((STUCK_PAGE + 1) * v["structure_item_bytes"] / 4096)
     queries = 2 + listing_queries + v["agencies"]
     rru = 2 * 0.5 + listing_rru + v["agencies"] * 0.5  # an index Query is eventually consistent; 4 KB
     return {"queries": queries, "rru": rru, "listing_queries": listing_queries, "structures": structures,

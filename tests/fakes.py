@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from chalicelib.domain.bus import AUTO_CANCEL_DAYS, Tramite, auto_cancel_at, pending_agency
 from chalicelib.domain.credentials import ApiClient
@@ -14,6 +15,8 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.structures import Structure, normalize
 from chalicelib.services.ports import MailMessage, Page, StructureQuery
 from chalicelib.store import cursors
+
+T = TypeVar("T")
 
 
 class FakeClock:
@@ -27,7 +30,7 @@ class FakeClock:
         self.current += timedelta(**delta)
 
 
-def _page(items: list, cursor: str | None, limit: int, query: object, key: str) -> Page:
+def _page(items: Sequence[T], cursor: str | None, limit: int, query: object, key: str) -> Page[T]:
     start = 0
     if cursor:
         decoded = cursors.decode(cursor, query, {"pos"})
@@ -73,6 +76,7 @@ class InMemoryStructures:
                 and (query.agency_id is None or s.agency_id == query.agency_id)
                 and (query.can_receive is None or s.can_receive == query.can_receive)
                 and (query.active is None or s.active == query.active)
+                and (not query.agencies_only or s.is_agency)
             )
 
         rows = sorted(

@@ -81,6 +81,9 @@ class StructureListQuery(ApiModel):
     orgao: StructureId | None = Field(default=None, description="Só as estruturas deste órgão")
     podeReceber: bool | None = None  # noqa: N815
     ativo: bool | None = None
+    apenasOrgaos: bool = Field(  # noqa: N815
+        default=False, description="Só os órgãos (as raízes da árvore), sem as suas unidades"
+    )
     cursor: Annotated[str, Field(max_length=2048)] | None = None
     limite: Annotated[int, Field(ge=1, le=100)] = 50
 

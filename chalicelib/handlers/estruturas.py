@@ -21,7 +21,8 @@ TAG = "Repositório de Estruturas"
     query=StructureListQuery, response=StructureList, errors=(400,),
 )  # fmt: skip
 def list_structures(caller: Caller, query: StructureListQuery) -> StructureList:
-    """Ordenadas pelo nome. Filtros: sigla exata, trecho do nome (sem acentos), órgão, podeReceber, ativo."""
+    """Ordenadas pelo nome. Filtros: sigla exata, trecho do nome (sem acentos), órgão, podeReceber, ativo,
+    apenasOrgaos."""
     page = services().registry.search(
         StructureQuery(
             acronym=query.sigla,
@@ -29,6 +30,7 @@ def list_structures(caller: Caller, query: StructureListQuery) -> StructureList:
             agency_id=query.orgao,
             can_receive=query.podeReceber,
             active=query.ativo,
+            agencies_only=query.apenasOrgaos,
         ),
         query.cursor,
         query.limite,

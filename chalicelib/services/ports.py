@@ -38,6 +38,7 @@ class StructureQuery:
     agency_id: str | None = None
     can_receive: bool | None = None
     active: bool | None = None
+    agencies_only: bool = False  # only the agencies (the tree's roots), not their units
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ Index Queries only, never a Scan of the trâmites table:
   deadline, i.e. their last state change plus the bus's deadline in days): one Query for all;
 * states 5 and 8 (waiting for the sender to fetch the receipt or acknowledge the refusal): the
   pendências index (keyed by the agency the trâmite waits for, oldest change first): one Query per
-  agency of the registry (listed by the registry's own index), stopping at the first recent change.
+  agency of the registry (listed by the registry's agencies-only index: its units are never read),
+  stopping at the first recent change.
 """
 
 from __future__ import annotations
@@ -115,8 +116,8 @@ class StuckTramites:
         found: list[str] = []
         cursor: str | None = None
         while True:
-            page = self._registry.search(StructureQuery(), cursor, self._page_size)
-            found += [s.id for s in page.items if s.is_agency]
+            page = self._registry.search(StructureQuery(agencies_only=True), cursor, self._page_size)
+            found += [s.id for s in page.items]
             cursor = page.cursor
             if cursor is None:
                 return found

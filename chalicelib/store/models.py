@@ -27,6 +27,7 @@ from pynamodb.models import Model
 from chalicelib.config import Settings
 
 STRUCTURE_LIST = "E"  # the single partition of the by-name index: the registry is thousands of rows
+AGENCY_LIST = "O"  # the single partition of the agencies index: a few hundred rows
 
 
 class _Meta:
@@ -62,6 +63,18 @@ class StructuresByAgency(GlobalSecondaryIndex["StructureItem"]):
     ordem = UnicodeAttribute(range_key=True)
 
 
+class StructuresAgencies(GlobalSecondaryIndex["StructureItem"]):
+    """Sparse: only an agency (a structure without a parent) carries `raiz`, so listing the agencies
+    never reads their thousands of units."""
+
+    class Meta:
+        index_name = "orgaos"
+        projection = AllProjection()
+
+    raiz = UnicodeAttribute(hash_key=True)
+    ordem = UnicodeAttribute(range_key=True)
+
+
 class StructureItem(Model):
     """An agency or a unit. `ordem` (normalised name + id) orders every listing by name."""
 
@@ -70,6 +83,7 @@ class StructureItem(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     lista = UnicodeAttribute()
+    raiz = UnicodeAttribute(null=True)  # AGENCY_LIST on an agency, absent on a unit
     ordem = UnicodeAttribute()
     nome = UnicodeAttribute()
     nome_norm = UnicodeAttribute()
@@ -87,6 +101,7 @@ class StructureItem(Model):
     by_name = StructuresByName()
     by_acronym = StructuresByAcronym()
     by_agency = StructuresByAgency()
+    agencies = StructuresAgencies()
 
 
 class ProtocolCodeGuard(Model):

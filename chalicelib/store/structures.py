@@ -13,7 +13,7 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.structures import Structure, normalize
 from chalicelib.services.ports import Page, StructureQuery
 from chalicelib.store import cursors
-from chalicelib.store.models import STRUCTURE_LIST, Counter, ProtocolCodeGuard, StructureItem
+from chalicelib.store.models import AGENCY_LIST, STRUCTURE_LIST, Counter, ProtocolCodeGuard, StructureItem
 
 _ID_WIDTH = 12
 
@@ -43,6 +43,7 @@ def to_item(structure: Structure) -> StructureItem:
     item = StructureItem(
         pk=structure.id,
         lista=STRUCTURE_LIST,
+        raiz=AGENCY_LIST if structure.is_agency else None,
         ordem=f"{name_norm}#{structure.id.zfill(_ID_WIDTH)}",
         nome=structure.name,
         nome_norm=name_norm,
@@ -116,7 +117,14 @@ class DynamoStructureRepository:
     def search(self, query: StructureQuery, cursor: str | None, limit: int) -> Page[Structure]:
         index: Any
         condition: Condition | None = None
-        if query.agency_id is not None:
+        if query.agencies_only:
+            index, hash_value, hash_name = StructureItem.agencies, AGENCY_LIST, "raiz"
+            if query.acronym is not None:
+                condition = StructureItem.sigla_norm == normalize(query.acronym)
+            if query.agency_id is not None:
+                by_agency = StructureItem.orgao_id == query.agency_id
+                condition = by_agency if condition is None else condition & by_agency
+        elif query.agency_id is not None:
             index, hash_value, hash_name = StructureItem.by_agency, query.agency_id, "orgao_id"
             if query.acronym is not None:
                 condition = StructureItem.sigla_norm == normalize(query.acronym)
@@ -133,8 +141,9 @@ class DynamoStructureRepository:
             if extra is not None:
                 condition = extra if condition is None else condition & extra
         start = cursors.decode(cursor, query, {"pk", hash_name, "ordem"})
+        # One item past the page says whether there is a next one, in the same Query.
         results = index.query(
-            hash_value, filter_condition=condition, last_evaluated_key=start, page_size=min(limit + 1, 100)
+            hash_value, filter_condition=condition, last_evaluated_key=start, page_size=limit + 1
         )
         items: list[StructureItem] = []
         for item in results:

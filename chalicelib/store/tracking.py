@@ -240,7 +240,7 @@ class DynamoPublicRecordRepository:
             filter_condition=_all(plan.filters),
             scan_index_forward=plan.forward,
             last_evaluated_key=start,
-            page_size=min(limit + 1, 100),
+            page_size=limit + 1,  # one past the page says whether there is a next, in the same Query
         )
         items: list[Any] = []
         for item in results:

@@ -51,6 +51,12 @@ def unit(sid: str, name: str, acronym: str, agency_id: str, **extra: object) -> 
     return Structure(id=sid, name=name, acronym=acronym, agency_id=agency_id, parent_id=agency_id, **extra)  # type: ignore[arg-type]
 
 
+def name_of(repo: StructureRepository, structure_id: str) -> str:
+    found = repo.get(structure_id)
+    assert found is not None, f"structure {structure_id} not stored"
+    return found.name
+
+
 def test_put_then_get_round_trips_every_field(backend: Backend) -> None:
     assert backend.structures.get("100") is None
     original = unit("101", "Protocolo Central", "PROT", "100", protocol_code="25000", can_receive=False,
@@ -64,7 +70,7 @@ def test_creating_an_existing_id_is_a_conflict(backend: Backend) -> None:
     backend.structures.put(agency("100", "Ministério da Saúde", "MS"))
     with pytest.raises(Conflict, match="já existe"):
         backend.structures.put(agency("100", "Outro nome", "OUT"))
-    assert backend.structures.get("100").name == "Ministério da Saúde"
+    assert name_of(backend.structures, "100") == "Ministério da Saúde"
 
 
 def test_a_stale_version_is_a_conflict_and_the_right_one_wins(backend: Backend) -> None:
@@ -73,7 +79,7 @@ def test_a_stale_version_is_a_conflict_and_the_right_one_wins(backend: Backend) 
     assert second.version == 2
     with pytest.raises(Conflict, match="alterada por outra operação"):
         backend.structures.put(first.changed(name="Perdida"))
-    assert backend.structures.get("100").name == "Ministério da Saúde (MS)"
+    assert name_of(backend.structures, "100") == "Ministério da Saúde (MS)"
 
 
 def test_a_protocol_code_belongs_to_one_structure_until_released(backend: Backend) -> None:
@@ -110,6 +116,21 @@ def test_search_orders_by_name_ignoring_accents_and_filters(backend: Backend) ->
     assert ids(repo, StructureQuery(name="EDUCAÇAO")) == ["300", "301"]
     assert ids(repo, StructureQuery(can_receive=False)) == ["200"]
     assert ids(repo, StructureQuery(active=False)) == ["302"]
+    assert ids(repo, StructureQuery(agencies_only=True)) == ["200", "300", "100"]
+    assert ids(repo, StructureQuery(agencies_only=True, acronym="mec")) == ["300"]
+    assert ids(repo, StructureQuery(agencies_only=True, agency_id="100")) == ["100"]
+    assert ids(repo, StructureQuery(agencies_only=True, can_receive=True)) == ["300", "100"]
+
+
+def test_the_agencies_listing_follows_a_structure_that_moves_in_or_out_of_the_roots(backend: Backend) -> None:
+    """Agencies only: an agency that becomes a unit of another leaves the listing, and back."""
+    seed_registry(backend.structures)
+    repo = backend.structures
+    moved = repo.put(agency("400", "Fundação Nacional", "FUN"))
+    moved = repo.put(moved.changed(parent_id="100", agency_id="100"))
+    assert ids(repo, StructureQuery(agencies_only=True)) == ["200", "300", "100"]
+    repo.put(moved.changed(parent_id=None, agency_id="400"))
+    assert ids(repo, StructureQuery(agencies_only=True)) == ["400", "200", "300", "100"]
 
 
 def test_pages_cover_every_row_once_in_order(backend: Backend) -> None:
@@ -153,7 +174,9 @@ def test_clients_round_trip_and_guard_their_version(backend: Backend) -> None:
     created = backend.clients.put(client("100", expires_at=datetime(2027, 1, 1, tzinfo=UTC)))
     assert backend.clients.get(created.id) == created
     revoked = backend.clients.put(created.revoked(datetime(2026, 2, 1, tzinfo=UTC)))
-    assert backend.clients.get(created.id).revoked_at == datetime(2026, 2, 1, tzinfo=UTC)
+    stored = backend.clients.get(created.id)
+    assert stored is not None
+    assert stored.revoked_at == datetime(2026, 2, 1, tzinfo=UTC)
     with pytest.raises(Conflict):
         backend.clients.put(created)
     assert backend.clients.get(created.id) == revoked

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 import pytest
 
+from chalicelib.domain.credentials import ApiClient
 from chalicelib.domain.structures import Structure
 from tests.fakes import secret_of
 from tests.integration.conftest import Api, Stack, assert_problem
 
 
-def client_state(stack: Stack, name: str) -> object:
-    return stack.services.credentials._clients.get(stack.client_ids[name])
+def client_state(stack: Stack, name: str) -> ApiClient:
+    client = stack.services.credentials._clients.get(stack.client_ids[name])
+    assert client is not None
+    return client
 
 
 def test_health_is_public(api: Api) -> None:
@@ -43,6 +47,8 @@ def test_structures_filters_and_cursor_pagination(api: Api, stack: Stack) -> Non
         "100",
         "101",
     ]
+    agencies = api.call("GET", "/barramento/estruturas?apenasOrgaos=true", token).json["itens"]
+    assert [(s["id"], s["tipo"]) for s in agencies] == [("200", "orgao"), ("100", "orgao")]
     first = api.call("GET", "/barramento/estruturas?limite=2", token).json
     second = api.call("GET", f"/barramento/estruturas?limite=2&cursor={first['cursor']}", token).json
     assert [s["id"] for s in first["itens"] + second["itens"]] == ["200", "100", "101"]
@@ -102,9 +108,8 @@ def test_missing_malformed_or_unknown_tokens_are_401(api: Api, header: str | Non
 def test_revoked_and_expired_tokens_are_401(api: Api, stack: Stack) -> None:
     stack.services.credentials.revoke(stack.client_ids["ms-sei"])
     assert_problem(api.call("GET", "/orgaos/eu", stack.tokens["ms-sei"]), 401, "nao-autenticado")
-    clients = stack.services.credentials._clients
-    current = clients.get(stack.client_ids["inss-bus"])
-    clients.put(current.__class__(**{**current.__dict__, "expires_at": current.created_at}))
+    current = client_state(stack, "inss-bus")
+    stack.services.credentials._clients.put(replace(current, expires_at=current.created_at))
     assert_problem(api.call("GET", "/orgaos/eu", stack.tokens["inss-bus"]), 401, "nao-autenticado")
 
 

@@ -3,6 +3,7 @@ threshold, both indexes read page by page, and the per-agency reads reported as 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from chalicelib.domain.bus import (
 )
 from chalicelib.domain.bus.refusal import Refusal, RefusalReason
 from chalicelib.domain.structures import Structure
+from chalicelib.services.ports import Page, StructureQuery
 from chalicelib.services.registry import Registry
 from chalicelib.services.stuck import OPEN_STATES, STUCK_AFTER, StuckTramites
 from tests.fakes import FakeClock, InMemoryStructures, InMemoryTramites
@@ -83,12 +85,13 @@ def started(tramites: InMemoryTramites, idt: str, hours_ago: float, clock: FakeC
 def refused(tramites: InMemoryTramites, idt: str, hours_ago: float, clock: FakeClock) -> Tramite:
     at = clock.now() - timedelta(hours=hours_ago)
     tramite = started(tramites, idt, hours_ago, clock)
-    for move in (
+    moves: tuple[Callable[[Tramite], Tramite], ...] = (
         lambda t: complete_upload(t, at),
         lambda t: fetch_metadata(t, RECEIVER, at),
         lambda t: fetch_components(t, RECEIVER, at),
         lambda t: refuse(t, RECEIVER, at, Refusal(RefusalReason.OUTRO, "Processo enviado ao órgão errado.")),
-    ):
+    )
+    for move in moves:
         tramite = tramites.save(move(tramite))
     return tramite
 
@@ -135,3 +138,31 @@ def test_the_default_covers_every_open_state_zeros_included(
 def test_a_final_state_is_refused(search: StuckTramites) -> None:
     with pytest.raises(ValueError, match="final"):
         search.find({TramiteState.CANCELADO: timedelta(hours=1)})
+
+
+def test_the_agencies_are_listed_without_reading_their_units(
+    tramites: InMemoryTramites, clock: FakeClock
+) -> None:
+    """Every run reads the registry for its agencies: thousands of units must not be read with them."""
+
+    class CountingStructures(InMemoryStructures):
+        read = 0
+
+        def search(self, query: StructureQuery, cursor: str | None, limit: int) -> Page[Structure]:
+            page = super().search(query, cursor, limit)
+            self.read += len(page.items)
+            return page
+
+    structures = CountingStructures()
+    registry = Registry(structures)
+    for agency in ("100", "200"):
+        registry.save(Structure(id=agency, name=f"Órgão {agency}", acronym=f"O{agency}", agency_id=""))
+        for number in range(15):
+            registry.save(Structure(id=f"{agency}{number:02d}", name=f"Unidade {number}", acronym=f"U{number}",
+                                    agency_id="", parent_id=agency))  # fmt: skip
+    refused(tramites, "T-8", 30, clock)
+    steps = Steps()
+    found = StuckTramites(tramites, registry, clock, page_size=2).find(progress=steps)
+    assert found.counts[TramiteState.RECUSADO] == 1
+    assert steps.total == 2
+    assert structures.read == 2
