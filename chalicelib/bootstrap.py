@@ -27,6 +27,7 @@ from chalicelib.services.ports import BusWorkQueue, Clock, MailSender, Signer, S
 from chalicelib.services.processes import Processes
 from chalicelib.services.registry import Registry
 from chalicelib.services.signatures import Signatures
+from chalicelib.services.site_links import SiteLinks
 from chalicelib.services.stuck import StuckTramites
 from chalicelib.services.tracking import PublicTracking
 from chalicelib.services.transfers import ProcessTransfers
@@ -51,6 +52,7 @@ class Services:
     tracking: PublicTracking
     following: Following
     stuck: StuckTramites
+    site_links: SiteLinks  # the citizens' site's addresses the API hands out
     idempotency_store: Any  # a Powertools persistence layer, used by handlers/idempotency.py
 
 
@@ -194,6 +196,7 @@ def build(settings: Settings) -> Services:
         tracking=tracking,
         following=following,
         stuck=StuckTramites(tramites, registry, clock, auto_cancel_days=settings.bus_deadline_days),
+        site_links=SiteLinks(settings.public_base_url),
     )
 
 

@@ -25,6 +25,7 @@ from chalicelib.domain.signatures import Signature
 from chalicelib.services.documents import DocumentInput, Download, UploadTicket
 from chalicelib.services.ports import PendingUpload, PresignedRequest
 from chalicelib.services.signatures import MAX_SIGNER_NAME, MAX_SIGNER_ROLE, SignRequest
+from chalicelib.services.site_links import SiteLinks
 
 AUTHENTICITY_PATH = "/publico/documentos/autenticidade"
 
@@ -230,7 +231,13 @@ def _signature_fields(s: Signature) -> dict[str, Any]:
 class AuthenticationOut(ApiModel):
     codigoVerificador: str = Field(description="Código verificador (10 dígitos)")  # noqa: N815
     crc: str = Field(description="Código CRC (8 dígitos hexadecimais)")
-    consulta: str = Field(description="Consulta pública de autenticidade deste documento")
+    consulta: str = Field(
+        description="Página pública onde qualquer pessoa confere a autenticidade deste documento "
+        "(o endereço a imprimir no documento)"
+    )
+    consultaApi: str = Field(  # noqa: N815
+        description="A mesma conferência na API pública (JSON), relativa à raiz da API"
+    )
 
 
 class DocumentOut(ApiModel):
@@ -257,7 +264,7 @@ class DocumentOut(ApiModel):
     versao: int
 
     @classmethod
-    def from_domain(cls, d: Document) -> DocumentOut:
+    def from_domain(cls, d: Document, links: SiteLinks) -> DocumentOut:
         legal = LEGAL_HYPOTHESES.get(d.legal_basis) if d.legal_basis is not None else None
         kind = DOCUMENT_KINDS[d.kind]
         component = d.component
@@ -293,7 +300,8 @@ class DocumentOut(ApiModel):
                 AuthenticationOut(
                     codigoVerificador=d.verification_code,
                     crc=d.crc,
-                    consulta=f"{AUTHENTICITY_PATH}?codigo={d.verification_code}&crc={d.crc}",
+                    consulta=links.authenticity(d.verification_code, d.crc),
+                    consultaApi=f"{AUTHENTICITY_PATH}?codigo={d.verification_code}&crc={d.crc}",
                 )
                 if d.verification_code is not None and d.crc is not None
                 else None

@@ -47,7 +47,7 @@ def sign_document(actor: Actor, caller: Caller, nup: str, ordem: str, body: Sign
     document = services().signatures.sign(
         actor, nup_digits(nup, "nup"), int(parse_path("ordem", ordem, Order)), body.to_request()
     )
-    return DocumentOut.from_domain(document)
+    return DocumentOut.from_domain(document, services().site_links)
 
 
 @api_route(

@@ -25,6 +25,7 @@ from chalicelib.api.processes import masked, nup_digits
 from chalicelib.api.validation import parse_path
 from chalicelib.bootstrap import services
 from chalicelib.domain.credentials import Caller, Scope
+from chalicelib.domain.documents import Document
 from chalicelib.handlers.routing import api_route
 from chalicelib.services.processes import Actor
 
@@ -63,7 +64,7 @@ def list_documents(caller: Caller, nup: str, query: DocumentListQuery) -> Docume
     return DocumentListOut(
         processo=masked(process.nup),
         nivelAcessoEfetivo=int(process.effective_access_level),
-        itens=[DocumentOut.from_domain(d) for d in page],
+        itens=[_out(d) for d in page],
         cursor=str(rest[0].order) if rest else None,
     )
 
@@ -79,9 +80,7 @@ def list_documents(caller: Caller, nup: str, query: DocumentListQuery) -> Docume
     errors=(400, 404),
 )
 def get_document(caller: Caller, nup: str, ordem: str) -> DocumentOut:
-    return DocumentOut.from_domain(
-        services().documents.get(caller.agency_id, nup_digits(nup, "nup"), _order(ordem))
-    )
+    return _out(services().documents.get(caller.agency_id, nup_digits(nup, "nup"), _order(ordem)))
 
 
 @api_route(
@@ -104,7 +103,7 @@ def create_internal_document(actor: Actor, caller: Caller, nup: str, body: Inter
     document = services().documents.create_internal(
         actor, nup_digits(nup, "nup"), body.to_input(), body.conteudo
     )
-    return DocumentOut.from_domain(document)
+    return _out(document)
 
 
 @api_route(
@@ -131,7 +130,7 @@ def edit_internal_document(
         html=body.conteudo,
         expected_version=body.versao,
     )
-    return DocumentOut.from_domain(document)
+    return _out(document)
 
 
 @api_route(
@@ -193,7 +192,7 @@ def confirm_external_upload(actor: Actor, caller: Caller, nup: str, envio_id: st
     primeiros bytes) e só então cria o documento. Divergência: 409 `conteudo-divergente`, com o campo
     que não confere, e nada muda no processo. Arquivo ainda não enviado: 409."""
     document = services().documents.confirm(actor, nup_digits(nup, "nup"), _upload_id(envio_id))
-    return DocumentOut.from_domain(document)
+    return _out(document)
 
 
 @api_route(
@@ -231,4 +230,9 @@ def cancel_document(actor: Actor, caller: Caller, nup: str, ordem: str, body: Ca
     document = services().documents.cancel(
         actor, nup_digits(nup, "nup"), _order(ordem), body.unidade, body.motivo
     )
-    return DocumentOut.from_domain(document)
+    return _out(document)
+
+
+def _out(document: Document) -> DocumentOut:
+    """The document as the API shows it, with the site's authenticity page for people to check it."""
+    return DocumentOut.from_domain(document, services().site_links)

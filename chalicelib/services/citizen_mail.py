@@ -9,16 +9,15 @@ carry RFC 8058's one-click unsubscribe headers, so a mail client can offer "canc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from html import escape
-from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.nup import parse_nup
 from chalicelib.domain.tracking import PublicMovement
 from chalicelib.services.ports import MailMessage
+from chalicelib.services.site_links import SiteLinks
 
 BRASILIA = ZoneInfo("America/Sao_Paulo")
 FOOTER = "Esta é uma mensagem automática da Plataforma PEN; não responda."
@@ -34,34 +33,6 @@ def shown_nup(nup: str) -> str:
 
 def brasilia(at: datetime) -> str:
     return at.astimezone(BRASILIA).strftime("%d/%m/%Y às %H:%M")
-
-
-@dataclass(frozen=True)
-class SiteLinks:
-    """Where the e-mails send people. `base` is the citizens' site's origin, which also answers the
-    public API under /publico/ (CloudFront in the cloud, the local stack's site server here): people
-    land on the site's pages, which call the API; mail clients' one-click unsubscribe (RFC 8058)
-    posts straight to the API."""
-
-    base: str
-
-    def _site(self, page: str, **query: str) -> str:
-        return f"{self.base.rstrip('/')}/{page}?{urlencode(query)}"
-
-    def confirm(self, subscription_id: str, token: str) -> str:
-        return self._site("confirmar.html", id=subscription_id, token=token)
-
-    def unsubscribe_page(self, subscription_id: str, token: str) -> str:
-        return self._site("cancelar.html", id=subscription_id, token=token)
-
-    def one_click_unsubscribe(self, subscription_id: str, token: str) -> str:
-        return (
-            f"{self.base.rstrip('/')}/publico/acompanhamentos/{subscription_id}/cancelamento"
-            f"?token={quote(token)}"
-        )
-
-    def process(self, nup: str) -> str:
-        return self._site("", nup=nup)
 
 
 def _html(title: str, body: str) -> str:

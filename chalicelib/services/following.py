@@ -31,7 +31,7 @@ from chalicelib.domain.following import (
 from chalicelib.domain.nup import parse_nup
 from chalicelib.domain.tracking import PublicMovement, PublicRecord, new_movements
 from chalicelib.observability import logger
-from chalicelib.services.citizen_mail import SiteLinks, confirmation_mail, digest_mail
+from chalicelib.services.citizen_mail import confirmation_mail, digest_mail
 from chalicelib.services.ports import (
     Clock,
     MailMessage,
@@ -42,6 +42,7 @@ from chalicelib.services.ports import (
     PublicRecordRepository,
     SubscriptionRepository,
 )
+from chalicelib.services.site_links import SiteLinks
 from chalicelib.services.tracking import not_found
 
 FOLLOWERS_PAGE = 50  # followers per notices message: one Lambda run sends at most this many e-mails

@@ -109,7 +109,9 @@ def kms_signs() -> Iterator[list[str]]:
 # --- signing ------------------------------------------------------------------------------------------
 
 
-def test_two_people_sign_and_the_content_is_then_immutable(api: Api, ms: dict[str, str]) -> None:
+def test_two_people_sign_and_the_content_is_then_immutable(
+    api: Api, stack: Stack, ms: dict[str, str]
+) -> None:
     token = ms["token"]
     nup = new_process(api, token)
     doc = new_document(api, token, nup)
@@ -120,7 +122,11 @@ def test_two_people_sign_and_the_content_is_then_immutable(api: Api, ms: dict[st
     code, crc = signed["autenticacao"]["codigoVerificador"], signed["autenticacao"]["crc"]
     assert re.fullmatch(r"[0-9]{10}", code)
     assert re.fullmatch(r"[0-9A-F]{8}", crc)
-    assert signed["autenticacao"]["consulta"] == f"{AUTHENTICITY}?codigo={code}&crc={crc}"
+    # People check it on the site's page (printed on the document); systems on the public API.
+    site = stack.settings.public_base_url.rstrip("/")
+    assert signed["autenticacao"]["consulta"] == f"{site}/autenticidade.html?codigo={code}&crc={crc}"
+    assert signed["autenticacao"]["consultaApi"] == f"{AUTHENTICITY}?codigo={code}&crc={crc}"
+    assert api.call("GET", signed["autenticacao"]["consultaApi"]).status_code == 200
     [maria] = signed["assinaturas"]
     record = json.loads(maria["registro"])
     assert record == {
@@ -245,7 +251,7 @@ def test_when_the_transaction_loses_a_race_nothing_is_stored(
     nup = new_process(api, token)
     new_document(api, token, nup)
     services = bootstrap.services()
-    signer = services.signatures._signer  # type: ignore[attr-defined]
+    signer = services.signatures._signer
     original = signer.sign
     stamped: list[tuple[bytes, Stamp]] = []
 

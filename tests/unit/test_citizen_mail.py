@@ -12,8 +12,9 @@ from typing import Any
 from chalicelib.domain.nup import Nup
 from chalicelib.domain.tracking import PublicMovement
 from chalicelib.handlers.mail_events import suppressions
-from chalicelib.services.citizen_mail import SiteLinks, confirmation_mail, digest_mail
+from chalicelib.services.citizen_mail import confirmation_mail, digest_mail
 from chalicelib.services.ports import MailMessage
+from chalicelib.services.site_links import SiteLinks
 from chalicelib.store.mail import SesMailSender, message_from_json, message_to_json
 from chalicelib.store.notice_queue import NoticeWork, notice_from_json, notice_to_json
 

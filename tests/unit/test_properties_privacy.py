@@ -15,6 +15,7 @@ import json
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -37,7 +38,8 @@ from chalicelib.domain.tracking import (
     part_from_outside,
     search_hit,
 )
-from chalicelib.services.citizen_mail import SiteLinks, digest_mail
+from chalicelib.services.citizen_mail import digest_mail
+from chalicelib.services.site_links import SiteLinks
 from chalicelib.store.tracking import decode_parts, encode_parts
 
 NUP = "25000000001202611"
@@ -98,7 +100,7 @@ source_plans = st.fixed_dictionaries(
 )
 
 
-def _hosted_part(plan: dict, agency: Agency, markers: Markers) -> PublicPart:
+def _hosted_part(plan: dict[str, Any], agency: Agency, markers: Markers) -> PublicPart:
     docs = []
     for order, (level, cancelled) in enumerate(plan["doc_levels"], start=1):
         base = PUBLIC_NUMBER_BASE if level is AccessLevel.PUBLICO and not cancelled else HIDDEN_NUMBER_BASE
@@ -148,7 +150,7 @@ def _hosted_part(plan: dict, agency: Agency, markers: Markers) -> PublicPart:
     )
 
 
-def _outside_part(plan: dict, agency: Agency, markers: Markers) -> PublicPart:
+def _outside_part(plan: dict[str, Any], agency: Agency, markers: Markers) -> PublicPart:
     level = plan["level"]
     markers.publishable[agency.id] = level is AccessLevel.PUBLICO or (
         level is AccessLevel.RESTRITO and plan["opt_in"]
@@ -200,7 +202,7 @@ def _leaks(text: str, words: set[str]) -> set[str]:
 
 @settings(max_examples=250)
 @given(st.lists(source_plans, min_size=1, max_size=3))
-def test_no_random_record_leaks_a_field_its_level_forbids(plans: list[dict]) -> None:
+def test_no_random_record_leaks_a_field_its_level_forbids(plans: list[dict[str, Any]]) -> None:
     markers = Markers()
     record = PublicRecord(NUP)
     for agency, plan in zip(AGENCIES, plans, strict=False):
