@@ -33,7 +33,7 @@ lint: $(STAMP) ## ruff lint and format check
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
-types: $(STAMP) ## mypy over chalicelib, app.py, infra and bench
+types: $(STAMP) ## mypy (strict) over chalicelib, app.py, infra, bench and tests
 	.venv/bin/mypy
 
 format: $(STAMP) ## apply ruff's formatting and safe fixes
@@ -77,7 +77,7 @@ faults: setup ## the fault matrix alone (make test runs it too): every AWS call 
 	PEN_FAULTS=record $(PY) -m pytest -n 2 tests/integration/test_fault_matrix.py
 
 fuzz: setup ## fuzz every API route on a local stack, long: FUZZ_EXAMPLES per route and mode (500; make test runs 100)
-	PEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PEN_PROPERTY_EXAMPLES=$(FUZZ_EXAMPLES) \
+	PEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PEN_FUZZ_EXPLORE=1 PEN_PROPERTY_EXAMPLES=$(FUZZ_EXAMPLES) \
 		$(PY) -m pytest -n 2 --dist loadgroup tests/e2e/test_fuzz.py tests/integration/test_properties_bus.py
 
 mail: $(STAMP) ## show the e-mails the local stack has "sent"

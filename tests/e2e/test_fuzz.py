@@ -10,9 +10,11 @@ takes turns on those routes). Every answer must:
 - on an error status, be RFC 9457 problem details (application/problem+json, `status` equal to the
   HTTP status).
 
-Bounded in `make test` (PEN_FUZZ_EXAMPLES per route and mode, default below); `make fuzz` runs many
-more. A failure prints hypothesis' falsifying example (the case) and a curl line to replay it.
-Findings are kept as plain regression tests in tests/integration/test_fuzz_findings.py.
+Bounded and reproducible in `make test` (PEN_FUZZ_EXAMPLES per route and mode, default below, from
+hypothesis' fixed seed: every run sends the same requests, so a red CI is never a coin toss); `make fuzz`
+runs many more from fresh random seeds (PEN_FUZZ_EXPLORE=1), to find what the fixed ones miss. A
+failure prints hypothesis' falsifying example (the case) and a curl line to replay it. Findings are kept
+as plain regression tests in tests/integration/test_fuzz_findings.py.
 """
 
 from __future__ import annotations
@@ -26,13 +28,15 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
-from schemathesis import GenerationMode
+from schemathesis import APIOperation, GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.core.result import Err, Result
+from schemathesis.errors import InvalidSchema
 
 from tests.e2e.test_local_stack import RunningStack, get
 
@@ -48,12 +52,23 @@ NEGATIVE = pytest.param(
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "docs" / "openapi.json"
 EXAMPLES = int(os.environ.get("PEN_FUZZ_EXAMPLES", "100"))  # per route and generation mode
+EXPLORE = os.environ.get("PEN_FUZZ_EXPLORE") == "1"  # fresh random examples instead of the fixed seed
 REQUEST_TIMEOUT = 20.0
 MAX_LONG_POLL = 1  # seconds: /barramento/pendencias?espera= holds the request up to 20 s
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
+Operation = APIOperation[Any, Any, Any, Any]
+
+
+def _readable(result: Result[Operation, InvalidSchema]) -> Operation:
+    """An operation of the document; one schemathesis cannot read stops the module with its own error."""
+    if isinstance(result, Err):
+        raise result.err()
+    return result.ok()
+
+
 SCHEMA = schemathesis.openapi.from_path(DOCUMENT)
-OPERATIONS = {op.label: op for op in (result.ok() for result in SCHEMA.get_all_operations())}
+OPERATIONS = {op.label: op for op in map(_readable, SCHEMA.get_all_operations())}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -114,6 +129,7 @@ def test_fuzz_route(
 
     @settings(
         max_examples=EXAMPLES,
+        derandomize=not EXPLORE,
         database=None,
         deadline=None,
         phases=[Phase.explicit, Phase.generate, Phase.shrink],

@@ -50,6 +50,24 @@ def test_every_operation_with_a_header_or_query_it_validates_documents_400() -> 
                 assert "400" in operation["responses"], f"{method.upper()} {path} validates {validated}"
 
 
+def test_a_route_without_a_body_takes_any_content_type(api: Api, tokens: dict[str, str]) -> None:
+    """Found: GET /processos/{nup}/documentos/{ordem} sent with `Content-Type: Q` answered 415, a status
+    its operation does not list (Chalice checks the type even where no body is read)."""
+    calls = [
+        ("GET", "/barramento/estruturas", "/barramento/estruturas"),
+        ("GET", "/processos/35000000001202611/documentos/1", "/processos/{nup}/documentos/{ordem}"),
+        ("DELETE", "/barramento/tramites/1", "/barramento/tramites/{idt}"),
+    ]
+    for method, path, template in calls:
+        answer = api.call(method, path, tokens["ms"], headers={"Content-Type": "Q"})
+        documented = build_document()["paths"][template][method.lower()]["responses"]
+        assert answer.status_code != 415, f"{method} {path}: {answer.body!r}"
+        assert str(answer.status_code) in documented, f"{method} {path}: {answer.status_code}"
+    # A route with a body still says which type it reads.
+    refused = api.call("POST", "/processos", tokens["ms"], headers={"Content-Type": "text/plain"})
+    assert_problem(refused, 415, "tipo-de-midia-nao-suportado")
+
+
 def _quote(text: str) -> str:
     from urllib.parse import quote
 
