@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -75,7 +74,7 @@ class World:
 
 
 @pytest.fixture(params=["moto", "dynamodb_local"])
-def world(request: pytest.FixtureRequest) -> Iterator[World]:
+def world(request: pytest.FixtureRequest) -> World:
     endpoint = request.getfixturevalue(f"{request.param}_endpoint")
     stage = f"t{uuid.uuid4().hex[:10]}"
     servers.create_tables(endpoint, stage)
@@ -158,7 +157,11 @@ def test_two_agencies_hold_the_same_nup_independently(world: World) -> None:
     assert (ms.specification, [u.unit_id for u in ms.open_units], ms.related) == (
         "Outra especificação", ["102"], frozenset()
     )  # fmt: skip
-    assert (inss.specification, inss.open_units, inss.related) == ("Especificação", (), {other.nup})
+    assert (inss.specification, inss.open_units, inss.related) == (
+        "Especificação",
+        (),
+        frozenset({other.nup}),
+    )
     assert processes.get("200", other.nup).related == {nup}
     assert ms.document(1).component.sha256 != inss.document(1).component.sha256  # type: ignore[union-attr]
     assert (ms.version, inss.version) == (4, 4)

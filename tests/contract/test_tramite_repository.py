@@ -90,6 +90,13 @@ def new(
     )
 
 
+def get_stored(repo: TramiteRepository, idt: str) -> Tramite:
+    """The trâmite `idt` as stored; it must be there."""
+    tramite = repo.get(idt)
+    assert tramite is not None
+    return tramite
+
+
 def to_receipt_stage(repo: TramiteRepository, tramite: Tramite, at: datetime = T0) -> Tramite:
     """1 -> 4, stored after each move."""
     receiver = Actor(tramite.receiver_agency_id, "cliente")
@@ -223,7 +230,7 @@ def test_a_receipt_and_a_refusal_from_the_same_read_exactly_one_wins(repo: Trami
     repo.save(send_receipt(read, RECEIVER, T0 + timedelta(hours=1), RECEIPT))
     with pytest.raises(Conflict):
         repo.save(refuse(read, RECEIVER, T0 + timedelta(hours=1), REFUSAL))
-    assert repo.get("IDT-1").state is TramiteState.RECIBO_ENVIADO
+    assert get_stored(repo, "IDT-1").state is TramiteState.RECIBO_ENVIADO
 
 
 def test_listings_by_nre_and_nup_page_through_everything_once(repo: TramiteRepository) -> None:
@@ -296,8 +303,9 @@ def test_the_auto_cancel_index_returns_only_tramites_past_their_deadline(repo: T
     days = timedelta(days=AUTO_CANCEL_DAYS)
     for index, hours in enumerate((5, 1, 3, 2, 4)):  # deadlines T0 + days + hours
         repo.add(new(f"IDT-{index}", f"NRE-{index}", at=T0 + timedelta(hours=hours)))
-    moved = repo.save(complete_upload(repo.get("IDT-1"), T0 + timedelta(days=2)))  # state 2, later deadline
-    cancelled = repo.save(cancel(repo.get("IDT-4"), SENDER, T0 + timedelta(hours=5)))  # 7: never due
+    # state 2, later deadline
+    moved = repo.save(complete_upload(get_stored(repo, "IDT-1"), T0 + timedelta(days=2)))
+    cancelled = repo.save(cancel(get_stored(repo, "IDT-4"), SENDER, T0 + timedelta(hours=5)))  # 7: never due
     assert moved.state is TramiteState.COMPONENTES_ENVIADOS
     assert cancelled.state.final
 
@@ -377,7 +385,7 @@ def test_racing_cancels_release_the_nre_once(dynamodb_local_endpoint: str) -> No
 
     run_threads(3, work)
     assert sorted(outcomes.values()) == ["409", "409", "ok"]
-    assert repo.get("IDT-1").version == 2
+    assert get_stored(repo, "IDT-1").version == 2
     repo.add(new("IDT-2", "NRE-1"))
     with pytest.raises(Conflict, match="trâmite aberto"):
         repo.add(new("IDT-3", "NRE-1"))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from chalice.test import Client
+from chalice.test import Client, HTTPResponse
 
 import app as app_module
 from chalicelib import bootstrap
@@ -104,6 +104,16 @@ def drain(worker: Worker, rounds: int = 10) -> None:
             return
 
 
+class ApiResponse(HTTPResponse):
+    """Chalice's test response with its body parsed as JSON (None when empty) and its headers
+    lower-cased, as the tests read them."""
+
+    def __init__(self, response: HTTPResponse) -> None:
+        super().__init__(response.body, response.headers, response.status_code)
+        self.json: Any = json.loads(response.body) if response.body else None
+        self.lower_headers = {k.lower(): v for k, v in response.headers.items()}
+
+
 class Api:
     """HTTP calls through the real app and the local gateway, as a client sees them."""
 
@@ -119,15 +129,12 @@ class Api:
         *,
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
-    ) -> Any:
+    ) -> ApiResponse:
         sent = {"content-type": "application/json", **(headers or {})}
         if token is not None:
             sent["authorization"] = f"Bearer {token}"
         payload = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-        response = self._http.request(method, path, headers=sent, body=payload)
-        response.json = json.loads(response.body) if response.body else None
-        response.lower_headers = {k.lower(): v for k, v in response.headers.items()}
-        return response
+        return ApiResponse(self._http.request(method, path, headers=sent, body=payload))
 
 
 @pytest.fixture

@@ -151,7 +151,9 @@ def test_each_schedule_run_publishes_the_stuck_count_of_every_open_state(
     assert again["METADADOS_RECEBIDOS"] == 0  # it moved just now
 
 
-def test_the_tramites_stream_counts_each_state_entered(stack: Stack, worker: Worker, capsys) -> None:
+def test_the_tramites_stream_counts_each_state_entered(
+    stack: Stack, worker: Worker, capsys: pytest.CaptureFixture[str]
+) -> None:
     now = datetime.now(UTC)
     capsys.readouterr()
     in_state_5(stack, "T-FLUXO-1", now)  # 1 -> 2 -> 3 -> 4 -> 5
@@ -175,7 +177,10 @@ def test_the_tramites_stream_counts_each_state_entered(stack: Stack, worker: Wor
 # --- notices -------------------------------------------------------------------------------------
 
 
-def test_notices_sent_counts_only_the_emails_that_left(world: World, capsys) -> None:  # noqa: F811
+def test_notices_sent_counts_only_the_emails_that_left(
+    world: World,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     nup = world.new_process()
     kept, bounced = address(), address()
     for email in (kept, bounced):

@@ -162,6 +162,7 @@ def test_corrupt_component_is_refused_and_discarded(api: Api, tokens: dict[str, 
     sent = send(api, tokens["inss"], manifest(PDF))
     idt = sent.json["tramites"][0]["idt"]
     bucket = stack.settings.bucket_documentos
+    assert bucket is not None
     s3 = boto3.client("s3", endpoint_url=stack.endpoint, region_name=servers.REGION)
     s3.put_object(Bucket=bucket, Key=blob_key(b64(PDF)), Body=ANNEX)  # other bytes, no checksum
     problem = assert_problem(confirm(api, tokens["inss"], idt), 409, "conflito")

@@ -322,6 +322,7 @@ def test_a_receipt_racing_a_refusal_after_the_same_read_gets_409(
         if not raced:
             raced.append(True)
             current = repository.get(idt)
+            assert current is not None
             refusal = Refusal(RefusalReason.OUTRO, "Duplicado.")
             original_save(refuse(current, Actor("100", "outro"), current.updated_at, refusal))
         return original_save(tramite)

@@ -77,7 +77,7 @@ def snapshot(stack: Stack, nup: str) -> dict[str, Any]:
     work was delivered."""
     services = stack.services
     copies = {}
-    for copy in services.processes._repository.copies(nup):  # type: ignore[attr-defined]
+    for copy in services.processes._repository.copies(nup):
         process = services.processes.get(copy.agency_id, nup)
         page, chain = services.processes.history(copy.agency_id, nup, None, 100)
         assert chain.intact, chain.reason  # the hash chain of each copy is whole
@@ -89,7 +89,7 @@ def snapshot(stack: Stack, nup: str) -> dict[str, Any]:
             "documents": [(d.order, d.component.sha256, d.component.size) for d in process.documents],
             "history": [(h.seq, h.operation, h.description) for h in history],
         }
-    tramites = services.bus._tramites.by_nup(nup, None, 50).items  # type: ignore[attr-defined]
+    tramites = services.bus._tramites.by_nup(nup, None, 50).items
     states = {t.idt: [int(c.state) for c in t.history] for t in tramites}
     receipts = {t.idt: t.receipt.canonical if t.receipt else None for t in tramites}
     return {"copies": copies, "states": states, "receipts": receipts}
@@ -155,7 +155,7 @@ def test_each_message_delivered_three_times_gives_the_same_end_state(
 def _normalised(end: dict[str, Any], nup: str) -> dict[str, Any]:
     """A snapshot without what differs between two processes (NUP, IDT, NRE, receipts' bytes)."""
     text = json.dumps(end, default=str).replace(nup, "<nup>").replace(masked(nup), "<nup>")
-    data = json.loads(text)
+    data: dict[str, Any] = json.loads(text)
     data["states"] = sorted(data["states"].values())
     data["receipts"] = sorted(r is not None for r in data["receipts"].values())
     for copy in data["copies"].values():
@@ -289,7 +289,7 @@ def test_a_process_changed_while_it_is_sent_is_not_sent_stale(
         in assert_problem(send_hosted(api, hosted["ms"], nup), 409, "conflito")["detail"]
     )
     monkeypatch.undo()
-    [tramite] = bus._tramites.by_nup(nup, None, 5).items  # type: ignore[attr-defined]
+    [tramite] = bus._tramites.by_nup(nup, None, 5).items
     assert tramite.state is TramiteState.CANCELADO
     assert api.call("GET", f"/processos/{nup}", hosted["ms"]).json["bloqueadoPor"] == []
     again = send_hosted(api, hosted["ms"], nup)  # the NRE is free again, and the process whole

@@ -44,7 +44,9 @@ HIERARCHY_CSV = """id,nome,sigla,pai_id,codigo_protocolo,email_contato,ativo,pod
 """
 
 
-def test_import_checks_the_whole_file_first(target: list[str], capsys, tmp_path: Path) -> None:
+def test_import_checks_the_whole_file_first(
+    target: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(HIERARCHY_CSV + "abc,,X,,,,,,\n110,Duplicada,DUP,100,,,,,\n", encoding="utf-8")
     code, _, err = cli(target, capsys, "structure", "import", str(bad))
@@ -56,7 +58,9 @@ def test_import_checks_the_whole_file_first(target: list[str], capsys, tmp_path:
     assert json.loads(out) == []
 
 
-def test_import_creates_then_reports_unchanged(target: list[str], capsys, tmp_path: Path) -> None:
+def test_import_creates_then_reports_unchanged(
+    target: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     good = tmp_path / "orgaos.csv"
     good.write_text(HIERARCHY_CSV, encoding="utf-8")
     code, out, err = cli(target, capsys, "structure", "import", str(good))
@@ -71,7 +75,7 @@ def test_import_creates_then_reports_unchanged(target: list[str], capsys, tmp_pa
     assert rows["110"]["protocol_code"] == "25000"
 
 
-def test_agency_unit_and_update(target: list[str], capsys) -> None:
+def test_agency_unit_and_update(target: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(target, capsys, "agency", "add", "--id", "200", "--name", "INSS", "--sigla", "INSS")[0] == 0
     code, _, err = cli(target, capsys, "unit", "add", "--parent", "999", "--name", "X", "--sigla", "X")
     assert code == 2
@@ -84,18 +88,25 @@ def test_agency_unit_and_update(target: list[str], capsys) -> None:
     assert json.loads(out)[0]["can_receive"] is False
 
 
-def test_tokens_issue_rotate_revoke(target: list[str], capsys) -> None:
+def line_value(pattern: str, text: str) -> str:
+    """The group of the first line of the CLI's output that matches `pattern`."""
+    found = re.search(pattern, text, re.M)
+    assert found is not None, f"no line {pattern!r} in:\n{text}"
+    return found.group(1)
+
+
+def test_tokens_issue_rotate_revoke(target: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     cli(target, capsys, "agency", "add", "--id", "200", "--name", "INSS", "--sigla", "INSS")
     code, out, _ = cli(
         target, capsys, "token", "issue", "--agency", "200", "--name", "SUAP", "--scopes", "barramento"
     )
     assert code == 0
-    token = re.search(r"^token\s+(\S+)$", out, re.M).group(1)
-    client_id = re.search(r"^client\s+(\S+)", out, re.M).group(1)
+    token = line_value(r"^token\s+(\S+)$", out)
+    client_id = line_value(r"^client\s+(\S+)", out)
     credentials = services_for(target).credentials
     assert credentials.authenticate(f"Bearer {token}").agency_id == "200"
     code, out, _ = cli(target, capsys, "token", "rotate", client_id)
-    new_token = re.search(r"^token\s+(\S+)$", out, re.M).group(1)
+    new_token = line_value(r"^token\s+(\S+)$", out)
     with pytest.raises(Unauthenticated):
         credentials.authenticate(f"Bearer {token}")
     assert cli(target, capsys, "token", "revoke", client_id, "--reason", "fim do contrato")[0] == 0
@@ -107,7 +118,9 @@ def test_tokens_issue_rotate_revoke(target: list[str], capsys) -> None:
     assert cli(target, capsys, "token", "issue", "--agency", "200", "--name", "X", "--scopes", "root")[0] == 2
 
 
-def test_import_from_json_with_the_same_columns(target: list[str], capsys, tmp_path: Path) -> None:
+def test_import_from_json_with_the_same_columns(
+    target: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     rows = [
         {"id": "300", "nome": "Ministério da Educação", "sigla": "MEC", "email_contato": "ti@mec.example.gov.br"},
         {"id": "301", "nome": "Protocolo da Educação", "sigla": "PROT", "pai_id": "300", "codigo_protocolo": "23000",

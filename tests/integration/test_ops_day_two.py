@@ -95,7 +95,7 @@ def bus_queues(stack: Stack) -> tuple[str, str]:
 # --- queues and DLQs ------------------------------------------------------------------------------
 
 
-def test_queues_table_and_json(stack: Stack, target: list[str], capsys) -> None:
+def test_queues_table_and_json(stack: Stack, target: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     _, dlq = bus_queues(stack)
     sqs().send_message(QueueUrl=dlq, MessageBody=json.dumps({"idt": "T-1", "estado": 2}))
     code, out, _ = cli(target, capsys, "queues", "--json")
@@ -112,7 +112,9 @@ def test_queues_table_and_json(stack: Stack, target: list[str], capsys) -> None:
     assert "1 dead-letter queue(s) hold messages (barramento-dlq)" in out
 
 
-def test_dlq_show_previews_without_consuming(stack: Stack, target: list[str], capsys) -> None:
+def test_dlq_show_previews_without_consuming(
+    stack: Stack, target: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     _, dlq = bus_queues(stack)
     for n in range(3):
         sqs().send_message(QueueUrl=dlq, MessageBody=json.dumps({"idt": f"T-{n}", "estado": 2}))
@@ -127,7 +129,7 @@ def test_dlq_show_previews_without_consuming(stack: Stack, target: list[str], ca
     assert all(m["recebimentos"] >= 1 and m["enviadaEm"].endswith("UTC") for m in shown["mensagens"])
 
 
-def test_dlq_unknown_name_is_refused(target: list[str], capsys) -> None:
+def test_dlq_unknown_name_is_refused(target: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cli(target, capsys, "dlq", "show", "nao-existe")
     assert code == 2
     assert "no dead-letter queue named 'nao-existe'" in err
@@ -136,7 +138,7 @@ def test_dlq_unknown_name_is_refused(target: list[str], capsys) -> None:
 
 
 def test_redrive_asks_first_and_moves_send_then_delete(
-    stack: Stack, target: list[str], capsys, monkeypatch: pytest.MonkeyPatch
+    stack: Stack, target: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     queue, dlq = bus_queues(stack)
     for n in range(3):
@@ -166,7 +168,9 @@ def test_redrive_asks_first_and_moves_send_then_delete(
     assert (code, "nothing to move" in out) == (0, True)
 
 
-def test_stream_dlq_is_explained_and_never_redriven(stack: Stack, target: list[str], capsys) -> None:
+def test_stream_dlq_is_explained_and_never_redriven(
+    stack: Stack, target: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     tramite = save(stack, new("T-STREAM", at=datetime.now(UTC)))
     stage = stack.settings.stage
     table = next(t for t in STACK.stream_consumers if t.suffix == "tramites")
@@ -235,7 +239,9 @@ def stuck_set(stack: Stack) -> dict[str, Tramite]:
     }
 
 
-def test_stuck_counts_per_state_and_lists_them(stack: Stack, target: list[str], capsys) -> None:
+def test_stuck_counts_per_state_and_lists_them(
+    stack: Stack, target: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     made = stuck_set(stack)
     assert made["recibo"].state is TramiteState.RECIBO_ENVIADO
     code, out, err = cli(target, capsys, "tramites", "stuck", "--older-than", "2h")
@@ -262,7 +268,9 @@ def test_stuck_counts_per_state_and_lists_them(stack: Stack, target: list[str], 
     assert "not a duration" in err
 
 
-def test_retry_requeues_the_bus_step(stack: Stack, target: list[str], capsys) -> None:
+def test_retry_requeues_the_bus_step(
+    stack: Stack, target: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     tramite = moved(stack, save(stack, new("T-RETRY", at=datetime.now(UTC))),
                     lambda t: complete_upload(t, datetime.now(UTC)))  # fmt: skip
     queue, _ = bus_queues(stack)
@@ -279,19 +287,24 @@ def test_retry_requeues_the_bus_step(stack: Stack, target: list[str], capsys) ->
     assert "não encontrado" in err
 
 
-def test_cancel_explains_then_cancels_as_the_sender(stack: Stack, target: list[str], capsys) -> None:
+def test_cancel_explains_then_cancels_as_the_sender(
+    stack: Stack, target: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     tramite = save(stack, new("T-CANCEL", at=datetime.now(UTC)))
     code, _, err = cli(target, capsys, "tramites", "cancel", tramite.idt, "--reason", "pedido do MS")
     assert code == 2
     assert "no operator cancel" in err
     assert "--as-sender" in err
     assert "8 days" in err
-    assert repository(stack).get(tramite.idt).state is TramiteState.INICIADO
+    before = repository(stack).get(tramite.idt)
+    assert before is not None
+    assert before.state is TramiteState.INICIADO
     code, out, _ = cli(
         target, capsys, "tramites", "cancel", tramite.idt, "--reason", "pedido do MS", "--as-sender"
     )
     assert code == 0, out
     cancelled = repository(stack).get(tramite.idt)
+    assert cancelled is not None
     assert cancelled.state is TramiteState.CANCELADO
     assert (cancelled.history[-1].by.agency_id, cancelled.history[-1].by.client_id) == (
         "100",
@@ -321,7 +334,7 @@ def new_process(stack: Stack) -> str:
 
 
 def test_export_writes_json_lines_and_checks_the_chain(
-    stack: Stack, target: list[str], capsys, tmp_path: Path
+    stack: Stack, target: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     nup = new_process(stack)
     out_file = tmp_path / "historico.jsonl"
@@ -381,7 +394,9 @@ def signed(stack: Stack, tmp_path: Path) -> tuple[Path, Path, KmsSigner]:
     return receipt, key, signer
 
 
-def test_receipt_verifies_with_the_pem(signed: tuple[Path, Path, KmsSigner], capsys) -> None:
+def test_receipt_verifies_with_the_pem(
+    signed: tuple[Path, Path, KmsSigner], capsys: pytest.CaptureFixture[str]
+) -> None:
     receipt, key, _ = signed
     code, out, _ = cli([], capsys, "receipt", "verify", str(receipt), "--key", str(key))
     assert code == 0, out
@@ -390,7 +405,9 @@ def test_receipt_verifies_with_the_pem(signed: tuple[Path, Path, KmsSigner], cap
     assert "VERIFIED" in out
 
 
-def test_tampered_receipt_fails(signed: tuple[Path, Path, KmsSigner], capsys, tmp_path: Path) -> None:
+def test_tampered_receipt_fails(
+    signed: tuple[Path, Path, KmsSigner], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     receipt, key, _ = signed
     answer = json.loads(receipt.read_text(encoding="utf-8"))
     registro = base64.b64decode(answer["recibo"]["registro"]).replace(b"T-RECIBO", b"T-RECIBX")
@@ -413,7 +430,9 @@ def test_tampered_receipt_fails(signed: tuple[Path, Path, KmsSigner], capsys, tm
     assert "--key PEM_FILE or --api BASE_URL" in err
 
 
-def test_receipt_verifies_with_the_published_keys(signed: tuple[Path, Path, KmsSigner], capsys) -> None:
+def test_receipt_verifies_with_the_published_keys(
+    signed: tuple[Path, Path, KmsSigner], capsys: pytest.CaptureFixture[str]
+) -> None:
     receipt, _, signer = signed
     body = json.dumps({"chaves": [{"id": k.key_id, "pem": k.pem} for k in signer.public_keys()]}).encode()
 

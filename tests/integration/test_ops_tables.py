@@ -51,7 +51,7 @@ def with_pitr(dynamodb: Any, name: str) -> None:
 
 
 def test_list_shows_every_table_and_its_recovery_settings(
-    stack: Stack, target: list[str], dynamodb: Any, capsys
+    stack: Stack, target: list[str], dynamodb: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with_pitr(dynamodb, processos(stack))
     code, out, _ = cli(target, capsys, "table", "list")
@@ -66,7 +66,7 @@ def test_list_shows_every_table_and_its_recovery_settings(
 
 
 def test_restore_makes_a_new_table_says_what_it_lacks_and_compares(
-    stack: Stack, target: list[str], dynamodb: Any, capsys
+    stack: Stack, target: list[str], dynamodb: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given the live processos table (stream on) with three items and point-in-time recovery
     live = processos(stack)
@@ -114,7 +114,9 @@ def test_restore_makes_a_new_table_says_what_it_lacks_and_compares(
     assert f"{name} exists already" in err
 
 
-def test_restore_to_latest_takes_a_given_name(stack: Stack, target: list[str], dynamodb: Any, capsys) -> None:
+def test_restore_to_latest_takes_a_given_name(
+    stack: Stack, target: list[str], dynamodb: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     dynamodb.put_item(TableName=processos(stack), Item=item("P1"))
     name = processos(stack) + "-copia"
     code, out, err = cli(target, capsys, "table", "restore", "processos", "--to", "latest", "--name", name,
@@ -133,14 +135,16 @@ def test_restore_to_latest_takes_a_given_name(stack: Stack, target: list[str], d
         (["processos", "--to", "ontem"], "not an instant: 'ontem'"),
     ],
 )
-def test_operator_mistakes_are_refused(target: list[str], capsys, args: list[str], message: str) -> None:
+def test_operator_mistakes_are_refused(
+    target: list[str], capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     code, _, err = cli(target, capsys, "table", "restore", *args)
     assert code == 2
     assert message in err
 
 
 def test_an_instant_outside_the_recovery_window_is_refused(
-    stack: Stack, target: list[str], dynamodb: Any, capsys
+    stack: Stack, target: list[str], dynamodb: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with_pitr(dynamodb, processos(stack))
     before = (datetime.now(UTC) - timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -8,6 +8,7 @@ import http.client
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -68,13 +69,28 @@ def origin(built: Path) -> Iterator[int]:
     api.shutdown()
 
 
-def fetch(port: int, method: str, path: str, body: bytes | None = None, **headers: str) -> Any:
+@dataclass(frozen=True)
+class Fetched:
+    """An answer read to its end: the response (status, headers) and its body."""
+
+    response: http.client.HTTPResponse
+    data: bytes
+
+    @property
+    def status(self) -> int:
+        return self.response.status
+
+    def getheader(self, name: str) -> str | None:
+        return self.response.getheader(name)
+
+
+def fetch(port: int, method: str, path: str, body: bytes | None = None, **headers: str) -> Fetched:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     connection.request(method, path, body=body, headers={k.replace("_", "-"): v for k, v in headers.items()})
     response = connection.getresponse()
-    response.data = response.read()
+    fetched = Fetched(response, response.read())
     connection.close()
-    return response
+    return fetched
 
 
 def test_pages_and_assets_are_served_as_cloudfront_serves_them(built: Path, origin: int) -> None:
@@ -92,7 +108,9 @@ def test_pages_and_assets_are_served_as_cloudfront_serves_them(built: Path, orig
     assert asset.status == 200
     assert asset.getheader("Content-Encoding") is None
     assert asset.data == (built / script).read_bytes()
-    assert "immutable" in asset.getheader("Cache-Control")
+    cache_control = asset.getheader("Cache-Control")
+    assert cache_control is not None
+    assert "immutable" in cache_control
 
     head = fetch(origin, "HEAD", "/autenticidade.html")
     assert (head.status, head.data) == (200, b"")

@@ -50,7 +50,7 @@ GOLDEN_SEND = (
 
 
 def make_receipt(
-    hashes: tuple[str, ...] = (H_RECIBO, H_OFICIO, H_PARECER), **changes: object
+    hashes: tuple[str, ...] = (H_RECIBO, H_OFICIO, H_PARECER), /, **changes: object
 ) -> ReceiptRecord:
     values: dict[str, object] = {"idt": "123", "nre": "NRE-7", "issued_at": AT, "sender": SENDER_ADDRESS,
                                  "receiver": RECEIVER_ADDRESS, "component_hashes": hashes, **changes}  # fmt: skip

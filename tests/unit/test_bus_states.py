@@ -511,7 +511,7 @@ def test_each_component_download_is_recorded_and_the_last_moves_to_4() -> None:
     at = T0 + timedelta(hours=1)
     tramite = reach(3)
     first = fetch_component(tramite, "a" * 43 + "=", HASHES, RECEIVER, at)
-    assert (first.state, first.fetched) == (TramiteState.METADADOS_RECEBIDOS, {"a" * 43 + "="})
+    assert (first.state, first.fetched) == (TramiteState.METADADOS_RECEBIDOS, frozenset({"a" * 43 + "="}))
     assert fetch_component(first, "a" * 43 + "=", HASHES, RECEIVER, at) is first  # again: no change
     done = fetch_component(first, "b" * 43 + "=", HASHES, RECEIVER, at)
     assert done.state is TramiteState.COMPONENTES_RECEBIDOS

@@ -245,11 +245,11 @@ def test_multipart_checksum_is_read_as_composite() -> None:
     assert aws is not None
     assert (aws.sha256, aws.composite) == (None, "Y29tcG9zaXRl-2")
     moto_like = StubS3(PDF, report_checksum=True, multipart_parts=3)
-    moto_like.head_object = lambda **kw: {
-        "ContentLength": len(PDF),
-        "ETag": '"abc-3"',
-        "ChecksumSHA256": "Zg==",
-    }  # type: ignore[method-assign]
+
+    def moto_head_object(**kwargs: Any) -> dict[str, Any]:
+        return {"ContentLength": len(PDF), "ETag": '"abc-3"', "ChecksumSHA256": "Zg=="}
+
+    moto_like.head_object = moto_head_object  # type: ignore[method-assign]  # monkeypatching the stub's method
     stored = S3BlobStore(moto_like, "docs").inspect("k")
     assert stored is not None
     assert stored.composite == "Zg==-3"
@@ -375,8 +375,11 @@ class InMemoryProcesses:
         return Page([])
 
 
+DocWorld = tuple[Documents, InMemoryProcesses, FakeBlobs, str]
+
+
 @pytest.fixture
-def world() -> tuple[Documents, InMemoryProcesses, FakeBlobs, str]:
+def world() -> DocWorld:
     registry = Registry(InMemoryStructures())
     registry.save(Structure(id="100", name="Ministério", acronym="MS", agency_id=""))
     registry.save(Structure(id="101", name="Protocolo", acronym="PROT", agency_id="", parent_id="100",
@@ -393,7 +396,7 @@ ACTOR = Actor("100", "maria")
 EXTERNAL = DocumentInput(unit_id="101", kind=999, access_level=AccessLevel.RESTRITO, legal_basis=4)
 
 
-def test_confirm_on_a_store_with_checksums_creates_the_document(world: Any) -> None:
+def test_confirm_on_a_store_with_checksums_creates_the_document(world: DocWorld) -> None:
     documents, repository, blobs, nup = world
     ticket = documents.start_upload(ACTOR, nup, EXTERNAL, DECLARED)
     assert ticket.single is not None
@@ -410,7 +413,7 @@ def test_confirm_on_a_store_with_checksums_creates_the_document(world: Any) -> N
     assert repository.uploads == {}
 
 
-def test_confirm_with_a_reported_checksum_that_differs_changes_nothing(world: Any) -> None:
+def test_confirm_with_a_reported_checksum_that_differs_changes_nothing(world: DocWorld) -> None:
     documents, repository, blobs, nup = world
     ticket = documents.start_upload(ACTOR, nup, EXTERNAL, DECLARED)
     key = blob_key(DECLARED.sha256)
@@ -424,7 +427,7 @@ def test_confirm_with_a_reported_checksum_that_differs_changes_nothing(world: An
     assert ticket.upload.id in repository.uploads  # still pending: a corrected upload can be confirmed
 
 
-def test_multipart_confirm_uses_the_composite_checksum(world: Any) -> None:
+def test_multipart_confirm_uses_the_composite_checksum(world: DocWorld) -> None:
     documents, _repository, blobs, nup = world
     data = PDF * 4000  # over the threshold set below
     part = 16 * 1024
@@ -444,21 +447,21 @@ def test_multipart_confirm_uses_the_composite_checksum(world: Any) -> None:
     assert document.component.verification is Verification.PARTES
 
 
-def test_same_bytes_already_stored_need_no_upload(world: Any) -> None:
+def test_same_bytes_already_stored_need_no_upload(world: DocWorld) -> None:
     documents, _, blobs, nup = world
     blobs.objects[blob_key(DECLARED.sha256)] = StoredObject(size=len(PDF), head=PDF, sha256=DECLARED.sha256)
     ticket = documents.start_upload(ACTOR, nup, EXTERNAL, DECLARED)
     assert (ticket.already_stored, ticket.single, ticket.parts) == (True, None, ())
 
 
-def test_a_taken_number_is_retried_with_the_next(world: Any) -> None:
+def test_a_taken_number_is_retried_with_the_next(world: DocWorld) -> None:
     documents, repository, _, nup = world
     data = DocumentInput(unit_id="101", kind=88, access_level=AccessLevel.PUBLICO)
     year = documents._clock.now().year
     original = repository.last_number
     calls = iter([0, 1])  # the first read is stale: another request took number 1 meanwhile
     repository.numbers[("101", 88, year)] = 1
-    repository.last_number = lambda *a: next(calls)  # type: ignore[method-assign]
+    repository.last_number = lambda *a: next(calls)  # type: ignore[method-assign]  # monkeypatch
     document = documents.create_internal(ACTOR, nup, data, "<p>Ofício</p>")
-    repository.last_number = original  # type: ignore[method-assign]
+    repository.last_number = original  # type: ignore[method-assign]  # undo the monkeypatch
     assert (document.number, repository.numbers[("101", 88, year)]) == (2, 2)

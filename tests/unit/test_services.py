@@ -14,9 +14,11 @@ from chalicelib.services.ports import StructureQuery
 from chalicelib.services.registry import Registry
 from tests.fakes import FakeClock, InMemoryClients, InMemoryStructures, RecordingOutbox, secret_of
 
+World = tuple[Registry, Credentials, InMemoryClients, RecordingOutbox, FakeClock]
+
 
 @pytest.fixture
-def world() -> tuple[Registry, Credentials, InMemoryClients, RecordingOutbox, FakeClock]:
+def world() -> World:
     registry = Registry(InMemoryStructures())
     clients, outbox, clock = InMemoryClients(), RecordingOutbox(), FakeClock()
     registry.save(Structure(id="100", name="Ministério da Saúde", acronym="MS", agency_id="",
@@ -26,13 +28,13 @@ def world() -> tuple[Registry, Credentials, InMemoryClients, RecordingOutbox, Fa
     return registry, Credentials(clients, registry, clock, outbox), clients, outbox, clock
 
 
-def test_a_unit_inherits_its_agency_from_the_parent(world) -> None:
+def test_a_unit_inherits_its_agency_from_the_parent(world: World) -> None:
     registry, *_ = world
     unit = registry.save(Structure(id="102", name="Arquivo", acronym="ARQ", agency_id="", parent_id="101"))
     assert unit.agency_id == "100"
 
 
-def test_a_protocol_code_cannot_be_taken_twice(world) -> None:
+def test_a_protocol_code_cannot_be_taken_twice(world: World) -> None:
     registry, *_ = world
     with pytest.raises(Conflict, match="25000"):
         registry.save(Structure(id="103", name="Outro", acronym="OUT", agency_id="", parent_id="100",
@@ -40,7 +42,7 @@ def test_a_protocol_code_cannot_be_taken_twice(world) -> None:
     assert registry.search(StructureQuery(acronym="OUT")).items == []
 
 
-def test_moving_a_unit_under_its_own_child_is_refused(world) -> None:
+def test_moving_a_unit_under_its_own_child_is_refused(world: World) -> None:
     registry, *_ = world
     registry.save(Structure(id="102", name="Arquivo", acronym="ARQ", agency_id="", parent_id="101"))
     current = registry.get("101")
@@ -49,7 +51,7 @@ def test_moving_a_unit_under_its_own_child_is_refused(world) -> None:
     assert registry.get("101").parent_id == "100"
 
 
-def test_import_saves_parents_first_and_reports_what_changed(world) -> None:
+def test_import_saves_parents_first_and_reports_what_changed(world: World) -> None:
     registry, *_ = world
     rows = [
         Structure(id="202", name="Gabinete", acronym="GAB", agency_id="", parent_id="200"),
@@ -69,18 +71,22 @@ def test_import_saves_parents_first_and_reports_what_changed(world) -> None:
     assert registry.get("202").agency_id == "200"
 
 
-def test_issued_token_authenticates_and_is_stored_only_as_a_hash(world) -> None:
+def test_issued_token_authenticates_and_is_stored_only_as_a_hash(world: World) -> None:
     _, credentials, clients, outbox, _ = world
     issued = credentials.issue("100", "SEI do MS", frozenset({Scope.PROCESSOS}))
     caller = credentials.authenticate(f"Bearer {issued.token}")
-    assert (caller.agency_id, caller.client_id, caller.scopes) == ("100", issued.client.id, {Scope.PROCESSOS})
+    assert (caller.agency_id, caller.client_id, caller.scopes) == (
+        "100",
+        issued.client.id,
+        frozenset({Scope.PROCESSOS}),
+    )
     stored = clients.rows[issued.client.id]
     assert secret_of(issued.token) not in repr(stored)
     assert outbox.messages[-1].to == "ti@ms.example.gov.br"
     assert issued.token not in outbox.messages[-1].text
 
 
-def test_rotation_invalidates_the_old_token_at_once(world) -> None:
+def test_rotation_invalidates_the_old_token_at_once(world: World) -> None:
     _, credentials, *_ = world
     old = credentials.issue("100", "SEI", frozenset({Scope.PROCESSOS}))
     new = credentials.rotate(old.client.id)
@@ -89,7 +95,7 @@ def test_rotation_invalidates_the_old_token_at_once(world) -> None:
     assert credentials.authenticate(f"Bearer {new.token}").client_id == old.client.id
 
 
-def test_revocation_is_final_and_idempotent(world) -> None:
+def test_revocation_is_final_and_idempotent(world: World) -> None:
     _, credentials, _, outbox, _ = world
     issued = credentials.issue("100", "SEI", frozenset({Scope.PROCESSOS}))
     first = credentials.revoke(issued.client.id, reason="vazou")
@@ -102,7 +108,7 @@ def test_revocation_is_final_and_idempotent(world) -> None:
         credentials.rotate(issued.client.id)
 
 
-def test_expired_token_is_refused(world) -> None:
+def test_expired_token_is_refused(world: World) -> None:
     _, credentials, _, _, clock = world
     issued = credentials.issue(
         "100", "SEI", frozenset({Scope.BARRAMENTO}), expires_at=clock.now() + timedelta(days=1)
@@ -112,7 +118,7 @@ def test_expired_token_is_refused(world) -> None:
         credentials.authenticate(f"Bearer {issued.token}")
 
 
-def test_another_agencys_client_is_not_found(world) -> None:
+def test_another_agencys_client_is_not_found(world: World) -> None:
     registry, credentials, *_ = world
     registry.save(Structure(id="200", name="INSS", acronym="INSS", agency_id=""))
     issued = credentials.issue("200", "SUAP", frozenset({Scope.BARRAMENTO}))
@@ -121,7 +127,7 @@ def test_another_agencys_client_is_not_found(world) -> None:
     assert credentials.authenticate(f"Bearer {issued.token}").agency_id == "200"
 
 
-def test_tokens_are_issued_to_agencies_not_units(world) -> None:
+def test_tokens_are_issued_to_agencies_not_units(world: World) -> None:
     _, credentials, clients, *_ = world
     with pytest.raises(InvalidInput, match="unidades"):
         credentials.issue("101", "SEI", frozenset({Scope.PROCESSOS}))

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.signatures import (
     ALGORITHM,
+    JsonValue,
     PublicKey,
     SignatureRecord,
     Stamp,
@@ -54,7 +55,7 @@ def make_stamp(signature: bytes = b"0E\x02 sig", key_id: str = "arn:aws:kms:sa-e
 
 def test_rfc8785_sample_from_the_rfc() -> None:
     """RFC 8785 section 3.2.2's example: literals, numbers, escapes, key order."""
-    value = {
+    value: JsonValue = {
         "numbers": [333333333.33333329, 1e30, 4.50, 2e-3, 0.000000000000000000000000001],
         "string": "\u20ac$\u000f\u000aA'\u0042\u0022\u005c\\\"/",
         "literals": [None, True, False],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -71,7 +72,7 @@ def record_of(
     return PublicRecord(NUP).with_part(part)
 
 
-def view(record: PublicRecord) -> dict[str, object]:
+def view(record: PublicRecord) -> dict[str, Any]:
     return ProcessoPublicoOut.from_domain(record).wire()
 
 
@@ -85,8 +86,8 @@ def test_a_public_process_shows_its_header_masked_cpf_documents_and_history_newe
     assert shown["nivelAcesso"] == 1
     assert shown["interessados"] == [{"nome": "Fulano de Tal", "documento": "***.982.247-**"}]
     assert shown["documentos"] == [{"especie": DOCUMENT_KINDS[88].name, "numero": "1", "data": "2026-03-01"}]
-    assert [a["unidade"] for a in shown["andamentos"]] == ["DIV", "PROT", "PROT"]  # type: ignore[index]
-    assert shown["andamentos"][0]["data"] == "2026-03-01T12:09:00Z"  # type: ignore[index]
+    assert [a["unidade"] for a in shown["andamentos"]] == ["DIV", "PROT", "PROT"]
+    assert shown["andamentos"][0]["data"] == "2026-03-01T12:09:00Z"
     assert "Motivo particular" not in json.dumps(shown, ensure_ascii=False)
 
 
@@ -108,7 +109,7 @@ def test_a_secret_process_or_a_secret_document_hides_the_nup_even_with_the_opt_i
 def test_restricted_and_cancelled_documents_are_not_listed() -> None:
     docs = (document(1, AccessLevel.PUBLICO), document(2, AccessLevel.PUBLICO, cancelled=True))
     shown = view(record_of(process(AccessLevel.PUBLICO, docs)))
-    assert [d["numero"] for d in shown["documentos"]] == ["1"]  # type: ignore[union-attr]
+    assert [d["numero"] for d in shown["documentos"]] == ["1"]
 
 
 @given(
@@ -165,7 +166,7 @@ def test_no_random_process_ever_publishes_a_field_its_level_forbids(
     else:
         assert shown["nivelAcesso"] == 1
         assert search_hit(stored) is not None
-    assert len(shown["andamentos"]) == len(history)  # type: ignore[arg-type]
+    assert len(shown["andamentos"]) == len(history)
 
 
 def test_an_outside_restricted_record_without_opt_in_and_a_secret_one_publish_nothing() -> None:
