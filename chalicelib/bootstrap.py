@@ -166,6 +166,7 @@ def build(settings: Settings) -> Services:
         clock=clock,
         window_seconds=settings.notice_window_seconds,
     )
+    site_links = SiteLinks(settings.public_base_url)
     following = Following(
         DynamoSubscriptionRepository(connection),
         public_records,
@@ -174,7 +175,7 @@ def build(settings: Settings) -> Services:
         notices=notices,
         once=PowertoolsOnce(idempotency),
         clock=clock,
-        public_base_url=settings.public_base_url,
+        links=site_links,
         window_seconds=settings.notice_window_seconds,
     )
     return Services(
@@ -196,7 +197,7 @@ def build(settings: Settings) -> Services:
         tracking=tracking,
         following=following,
         stuck=StuckTramites(tramites, registry, clock, auto_cancel_days=settings.bus_deadline_days),
-        site_links=SiteLinks(settings.public_base_url),
+        site_links=site_links,
     )
 
 

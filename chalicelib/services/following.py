@@ -67,7 +67,7 @@ class Following:
         notices: NoticeQueue,
         once: Once,
         clock: Clock,
-        public_base_url: str,
+        links: SiteLinks,
         window_seconds: int,
         page_size: int = FOLLOWERS_PAGE,
     ) -> None:
@@ -78,7 +78,7 @@ class Following:
         self._notices = notices
         self._once = once
         self._clock = clock
-        self._links = SiteLinks(public_base_url)
+        self._links = links
         self._window_seconds = window_seconds
         self.page_size = page_size
 

@@ -72,8 +72,7 @@ class Processes:
     def inbox(self, agency_id: str, unit_id: str, cursor: str | None, limit: int) -> Page[InboxItem]:
         """An inactive unit's inbox still lists what is left there (to move it on); another agency's
         unit is not found, like any resource of another agency."""
-        unit = self._registry.find(unit_id)
-        if unit is None or unit.agency_id != agency_id or unit.is_agency:
+        if self._unit_of(agency_id, unit_id) is None:
             raise NotFound(f"Unidade {unit_id} não encontrada no seu órgão.")
         return self._repository.inbox(unit_id, cursor, limit)
 
@@ -336,9 +335,15 @@ class Processes:
         process.require_writable_in(unit_id)
         return process
 
-    def _own_unit(self, agency_id: str, unit_id: str) -> Structure:
+    def _unit_of(self, agency_id: str, unit_id: str) -> Structure | None:
+        """The unit, if it is one of the agency's (active or not)."""
         unit = self._registry.find(unit_id)
-        if unit is None or unit.agency_id != agency_id or unit.is_agency:
+        return unit if unit is not None and unit.agency_id == agency_id and not unit.is_agency else None
+
+    def _own_unit(self, agency_id: str, unit_id: str) -> Structure:
+        """An active unit of the agency, named in a request's body."""
+        unit = self._unit_of(agency_id, unit_id)
+        if unit is None:
             raise InvalidInput(
                 "Unidade inválida.", [FieldError("unidade", f"{unit_id} não é uma unidade do seu órgão")]
             )

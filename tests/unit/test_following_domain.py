@@ -34,6 +34,7 @@ from chalicelib.domain.tracking import (
 )
 from chalicelib.services.following import Following, NoticeNotSent
 from chalicelib.services.ports import MailMessage, Page
+from chalicelib.services.site_links import SiteLinks
 from tests.fakes import FakeClock, RecordingOutbox, _page
 
 NUP = Nup.issue("25000", 1, 2026).digits
@@ -143,7 +144,7 @@ class World:
         self.once = MemoryOnce()
         self.following = Following(
             self.subscriptions, self.records, outbox=self.outbox, sender=self.sender, notices=self.notices,
-            once=self.once, clock=self.clock, public_base_url="https://pen.example.gov.br/api",
+            once=self.once, clock=self.clock, links=SiteLinks("https://pen.example.gov.br/api"),
             window_seconds=WINDOW_SECONDS, page_size=page_size,
         )  # fmt: skip
 
