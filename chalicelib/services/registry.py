@@ -99,6 +99,25 @@ class Registry:
                 progress(done, item)
         return ImportResult(created=created, updated=updated, unchanged=unchanged)
 
+    def rewrite_all(self, progress: Callable[[int, int, Structure], None] | None = None) -> int:
+        """Writes every structure again, as this version stores it, so an index added later (the
+        agencies-only index of 2026-11-27) covers the items written before it. Each write is
+        version-checked: an edit made meanwhile wins (Conflict), and a rerun finishes the job."""
+        everything: list[Structure] = []
+        cursor: str | None = None
+        while True:
+            page = self._structures.search(StructureQuery(), cursor, MAX_PAGE)
+            everything += page.items
+            cursor = page.cursor
+            if cursor is None:
+                break
+        for done, structure in enumerate(everything, start=1):
+            self._structures.put(structure)
+            self._cache.pop(structure.id, None)
+            if progress is not None:
+                progress(done, len(everything), structure)
+        return len(everything)
+
     def _parent_of(self, structure: Structure) -> Structure | None:
         if structure.parent_id is None:
             return None

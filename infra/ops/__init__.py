@@ -211,7 +211,9 @@ def run(args: argparse.Namespace) -> None:
     registry, credentials = services.registry, services.credentials
     command = (args.group, args.action)
     if command == ("structure", "list"):
-        query = StructureQuery(acronym=args.sigla, name=args.nome, agency_id=args.orgao)
+        query = StructureQuery(
+            acronym=args.sigla, name=args.nome, agency_id=args.orgao, agencies_only=args.orgaos
+        )
         cursor = None
         while True:
             page = registry.search(query, cursor, 100)
@@ -253,6 +255,9 @@ def run(args: argparse.Namespace) -> None:
             return
         result = registry.import_many(rows, progress=_progress(len(rows)))
         print(f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}")
+    elif command == ("structure", "rewrite"):
+        done = registry.rewrite_all(progress=lambda done, total, item: _progress(total)(done, item))
+        print(f"rewrote {done} structures")
     elif command == ("token", "issue"):
         expires = datetime.now(UTC) + timedelta(days=args.expires_in_days) if args.expires_in_days else None
         issued = credentials.issue(args.agency, args.name, parse_scopes(args.scopes), expires)
@@ -309,6 +314,7 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--sigla")
     listing.add_argument("--nome")
     listing.add_argument("--orgao", help="only this agency's structures")
+    listing.add_argument("--orgaos", action="store_true", help="only the agencies, not their units")
     structure.add_parser("show").add_argument("id")
     update = structure.add_parser("update")
     update.add_argument("id")
@@ -323,6 +329,9 @@ def parser() -> argparse.ArgumentParser:
     importing = structure.add_parser("import", help="a hierarchy from a .json or .csv file")
     importing.add_argument("file")
     importing.add_argument("--dry-run", action="store_true")
+    structure.add_parser(
+        "rewrite", help="write every structure again, so a registry index added by an upgrade covers it"
+    )
 
     for kind in ("agency", "unit"):
         add = groups.add_parser(

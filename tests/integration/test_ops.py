@@ -75,6 +75,29 @@ def test_import_creates_then_reports_unchanged(
     assert rows["110"]["protocol_code"] == "25000"
 
 
+def test_rewrite_gives_structures_stored_before_an_index_their_place_in_it(
+    target: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An upgrade that adds a registry index (the agencies-only one) leaves the items written before it
+    out of the index until they are written again: `structure rewrite` does that for the whole registry."""
+    from chalicelib.store.models import StructureItem
+
+    good = tmp_path / "orgaos.csv"
+    good.write_text(HIERARCHY_CSV, encoding="utf-8")
+    assert cli(target, capsys, "structure", "import", str(good))[0] == 0
+    services_for(target)  # binds the models to this stage's tables
+    StructureItem.get("100").update(actions=[StructureItem.raiz.remove()])  # as written before the index
+    code, out, _ = cli(target, capsys, "--json", "structure", "list", "--orgaos")
+    assert (code, json.loads(out)) == (0, [])
+    code, out, err = cli(target, capsys, "structure", "rewrite")
+    assert (code, out.strip()) == (0, "rewrote 3 structures")
+    assert "[     3/3] 100%" in err
+    code, out, _ = cli(target, capsys, "--json", "structure", "list", "--orgaos")
+    assert [r["id"] for r in json.loads(out)] == ["100"]
+    code, out, _ = cli(target, capsys, "structure", "import", str(good))
+    assert out.strip() == "created 0, updated 0, unchanged 3"  # nothing else changed
+
+
 def test_agency_unit_and_update(target: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(target, capsys, "agency", "add", "--id", "200", "--name", "INSS", "--sigla", "INSS")[0] == 0
     code, _, err = cli(target, capsys, "unit", "add", "--parent", "999", "--name", "X", "--sigla", "X")
