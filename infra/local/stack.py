@@ -280,10 +280,14 @@ def main() -> int:
 
     stack = LocalStack(ports[state.ENV_API_PORT], ports[state.ENV_MOTO_PORT], ports[state.ENV_SITE_PORT])
 
+    signalled: list[int] = []
+
     def request_stop(signum: int, _frame: FrameType | None) -> None:
-        if not stack.stop.is_set():
-            say(f"\n{signal.Signals(signum).name}: stopping the local stack...")
-        stack.stop.set()
+        # Only a plain append: a handler runs in the main thread between two of its bytecodes, maybe
+        # while that thread holds stack.stop's lock (inside Event.wait), and a second signal can come
+        # while the first handler holds it (make, timeout and the shell each forward one); setting the
+        # Event here deadlocked the stop. The loop below sets it from ordinary code.
+        signalled.append(signum)
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
@@ -291,11 +295,13 @@ def main() -> int:
         say(f"Starting the local stack: moto on {stack.endpoint}, API on {stack.api_url}...")
         started = time.perf_counter()
         stack.start()
-        if not stack.stop.is_set():
+        if not signalled:
             say(stack.summary())
             say(f"{READY_LINE} in {time.perf_counter() - started:.1f} s: {stack.api_url} (Ctrl-C to stop)")
-        while not stack.stop.wait(0.5):
-            pass
+        while not signalled and not stack.stop.is_set():
+            time.sleep(0.2)
+        if signalled:
+            say(f"\n{signal.Signals(signalled[0]).name}: stopping the local stack...")
     finally:
         stack.close()
     say("Local stack stopped.")

@@ -351,6 +351,32 @@ def test_a_token_revoked_with_the_operator_cli_is_refused_at_once(stack: Running
     assert get(f"{stack.api_url}/orgaos/eu", mgi["token"]).status == 200  # the others still work
 
 
+def test_a_burst_of_signals_still_stops_it(tmp_path: Path) -> None:
+    """Stopping `make run` can deliver several signals at once (make, timeout and the shell each forward
+    one). Found: a second signal arriving while the first one's handler held the stop Event's lock
+    deadlocked the stop (2 of 9 tries by hand; this test failed 2 of 3 runs on that code). The handler now
+    only records the signal. Signals keep coming until the process is gone, so one may land in Python's
+    own exit and end it by that signal: what must hold is that the stop finished, not the exit code
+    (test_a_signal_stops_everything_and_exits_0 checks that)."""
+    running = start_stack(tmp_path)
+    exited = False
+    try:
+        assert get(f"{running.api_url}/saude").status == 200
+        for number in range(4000):  # about 4 s at most, a signal a millisecond
+            if running.process.poll() is not None:
+                break
+            running.process.send_signal(signal.SIGTERM if number % 2 else signal.SIGINT)
+            time.sleep(0.001)
+        running.process.wait(timeout=STOP_TIMEOUT)
+        exited = True
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        running.stop(signal.SIGKILL)
+    assert exited, f"still running {STOP_TIMEOUT} s after the signals:\n{running.output()}"
+    assert "Local stack stopped." in running.output()
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_stops_everything_and_exits_0(tmp_path: Path, signum: int) -> None:
     running = start_stack(tmp_path)
