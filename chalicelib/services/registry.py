@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from chalicelib.domain.errors import Conflict, FieldError, InvalidInput, structure_not_found
@@ -99,18 +99,21 @@ class Registry:
                 progress(done, item)
         return ImportResult(created=created, updated=updated, unchanged=unchanged)
 
+    def each(self, query: StructureQuery, page_size: int = MAX_PAGE) -> Iterator[Structure]:
+        """Every structure the query finds, page after page."""
+        cursor: str | None = None
+        while True:
+            page = self.search(query, cursor, page_size)
+            yield from page.items
+            cursor = page.cursor
+            if cursor is None:
+                return
+
     def rewrite_all(self, progress: Callable[[int, int, Structure], None] | None = None) -> int:
         """Writes every structure again, as this version stores it, so an index added later (the
         agencies-only index of 2026-11-27) covers the items written before it. Each write is
         version-checked: an edit made meanwhile wins (Conflict), and a rerun finishes the job."""
-        everything: list[Structure] = []
-        cursor: str | None = None
-        while True:
-            page = self._structures.search(StructureQuery(), cursor, MAX_PAGE)
-            everything += page.items
-            cursor = page.cursor
-            if cursor is None:
-                break
+        everything = list(self.each(StructureQuery()))
         for done, structure in enumerate(everything, start=1):
             self._structures.put(structure)
             self._cache.pop(structure.id, None)

@@ -113,14 +113,7 @@ class StuckTramites:
                 return
 
     def _agencies(self) -> list[str]:
-        found: list[str] = []
-        cursor: str | None = None
-        while True:
-            page = self._registry.search(StructureQuery(agencies_only=True), cursor, self._page_size)
-            found += [s.id for s in page.items]
-            cursor = page.cursor
-            if cursor is None:
-                return found
+        return [s.id for s in self._registry.each(StructureQuery(agencies_only=True), self._page_size)]
 
     def _waiting_for_senders(
         self, cutoffs: Mapping[TramiteState, datetime], progress: Callable[[int], StepProgress] | None

@@ -239,13 +239,9 @@ class PublicTracking:
         own = self._registry.find(agency_id)
         if own is not None and own.protocol_code:
             codes.add(own.protocol_code)
-        cursor: str | None = None
-        while True:
-            page = self._registry.search(StructureQuery(agency_id=agency_id), cursor, 100)
-            codes.update(s.protocol_code for s in page.items if s.protocol_code)
-            cursor = page.cursor
-            if cursor is None:
-                return frozenset(codes)
+        structures = self._registry.each(StructureQuery(agency_id=agency_id))
+        codes.update(s.protocol_code for s in structures if s.protocol_code)
+        return frozenset(codes)
 
     # --- citizens ----------------------------------------------------------------------------------
 

@@ -115,28 +115,28 @@ class DynamoStructureRepository:
         raise error
 
     def search(self, query: StructureQuery, cursor: str | None, limit: int) -> Page[Structure]:
+        # The most selective criterion picks the index; every other one filters.
         index: Any
-        condition: Condition | None = None
         if query.agencies_only:
             index, hash_value, hash_name = StructureItem.agencies, AGENCY_LIST, "raiz"
-            if query.acronym is not None:
-                condition = StructureItem.sigla_norm == normalize(query.acronym)
-            if query.agency_id is not None:
-                by_agency = StructureItem.orgao_id == query.agency_id
-                condition = by_agency if condition is None else condition & by_agency
         elif query.agency_id is not None:
             index, hash_value, hash_name = StructureItem.by_agency, query.agency_id, "orgao_id"
-            if query.acronym is not None:
-                condition = StructureItem.sigla_norm == normalize(query.acronym)
         elif query.acronym is not None:
             index, hash_value, hash_name = StructureItem.by_acronym, normalize(query.acronym), "sigla_norm"
         else:
             index, hash_value, hash_name = StructureItem.by_name, STRUCTURE_LIST, "lista"
         filters = [
+            (StructureItem.sigla_norm == normalize(query.acronym))
+            if query.acronym is not None and hash_name != "sigla_norm"
+            else None,
+            (StructureItem.orgao_id == query.agency_id)
+            if query.agency_id is not None and hash_name != "orgao_id"
+            else None,
             StructureItem.nome_norm.contains(normalize(query.name)) if query.name else None,
             (StructureItem.pode_receber == query.can_receive) if query.can_receive is not None else None,
             (StructureItem.ativo == query.active) if query.active is not None else None,
         ]
+        condition: Condition | None = None
         for extra in filters:
             if extra is not None:
                 condition = extra if condition is None else condition & extra
