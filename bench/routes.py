@@ -388,15 +388,10 @@ class Stack:
         )
 
     def sent_mail(self) -> list[email.message.Message]:
-        """What SES "sent", read from the moto server's backend in this process (its data.json fails
-        once a multipart upload has left parts behind)."""
-        from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
-        from moto.ses.models import ses_backends
+        """What SES "sent", read from the moto server's backend in this process."""
+        from infra.local.moto_server import sent_mail
 
-        from infra.local.state import REGION
-
-        sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
-        return [email.message_from_string(m.raw_data) for m in sent if hasattr(m, "raw_data")]
+        return [email.message_from_string(m["raw_data"]) for m in sent_mail().get("RawMessage", [])]
 
 
 # --- the operations ----------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
     python -m infra.local.mail [--to ADDRESS] [--last N]
 
-It finds the running stack through `.local/stack.json` and reads moto's state
-(`/moto-api/data.json`, key "ses"), oldest first, newest last.
+It finds the running stack through `.local/stack.json` and reads what SES sent from the moto server
+(`SENT_MAIL_PATH`, infra/local/moto_server.py), oldest first, newest last.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from infra.local.state import StackNotRunningError, read_stack
+from infra.local.state import SENT_MAIL_PATH, StackNotRunningError, read_stack
 
 _SHOWN_HEADERS = {"from", "to", "subject", "date", "message-id", "mime-version", "content-type"}
 _SHOWN_HEADERS |= {"content-transfer-encoding"}
@@ -35,10 +35,10 @@ class SentMail:
     extra_headers: tuple[tuple[str, str], ...] = ()
 
 
-def fetch_ses_state(endpoint: str, timeout: float = 5.0) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=timeout) as response:
+def fetch_sent_mail(endpoint: str, timeout: float = 5.0) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{endpoint}{SENT_MAIL_PATH}", timeout=timeout) as response:
         data: dict[str, Any] = json.load(response)
-    return dict(data.get("ses") or {})
+    return data
 
 
 def parse_raw(raw: str, destinations: list[str] | None = None) -> SentMail:
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 1
     try:
-        ses = fetch_ses_state(endpoint)
+        ses = fetch_sent_mail(endpoint)
     except OSError as error:  # urllib's URLError included
         print(
             f"The local stack does not answer at {endpoint} ({error}); it was probably stopped. "

@@ -1,5 +1,6 @@
 """The moto we run: the server the local stack, the tests and the benchmarks use, with two fixes to
-moto's DynamoDB (5.2) so that it behaves as DynamoDB under concurrent requests.
+moto's DynamoDB (5.2) so that it behaves as DynamoDB under concurrent requests, and a read-only
+view of what SES sent.
 
 1. Requests are serialised. moto's backends are not thread-safe: TransactWriteItems deep-copies
    the tables it touches while other threads write them ("dictionary changed size during
@@ -13,6 +14,12 @@ moto's DynamoDB (5.2) so that it behaves as DynamoDB under concurrent requests.
    race). `transact_write_items` below checks every condition first, as DynamoDB does, and only
    then writes; if a write fails midway, the items it wrote are put back one by one and their
    stream records dropped.
+3. `GET /_local/ses/sent.json` lists the messages SES accepted (`make mail` and the tests read it).
+   moto's own `/moto-api/data.json` renders every model of every service, properties included,
+   without any lock: while the worker and the API write, one of those reads can fail and the whole
+   dump answers 500 (it did in CI, under the e2e tests); a leftover multipart part fails it for
+   good. This view reads SES's sent list only. (An S3 bucket name cannot start with "_", so the
+   path cannot shadow an object.)
 
 Imported by tests/servers.py, so every test process runs the same moto, in process or as a server.
 """
@@ -20,6 +27,7 @@ Imported by tests/servers.py, so every test process runs the same moto, in proce
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -35,7 +43,10 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from moto.ses.models import ses_backends
 from werkzeug.serving import make_server
+
+from infra.local.state import SENT_MAIL_PATH
 
 # The JSON protocol names the service in this header; DynamoDB Streams reads the same tables.
 _SERIALISED_TARGETS = ("DynamoDB_", "DynamoDBStreams_")
@@ -58,14 +69,54 @@ def serialise_dynamodb(app: WsgiApp) -> WsgiApp:
     return serialised
 
 
+def sent_mail() -> dict[str, list[dict[str, Any]]]:
+    """Every message SES accepted, in every account and region, grouped by moto's class name
+    (`RawMessage`, `Message`, `TemplateMessage`): the shape of data.json's "ses" key. A message
+    joins `sent_messages` once built, so no half-made one is read."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for regions in list(ses_backends.values()):
+        for backend in list(regions.values()):
+            for message in list(backend.sent_messages):
+                grouped.setdefault(type(message).__name__, []).append(_plain_fields(message))
+    return grouped
+
+
+def _plain_fields(instance: object) -> dict[str, Any]:
+    fields = {}
+    for name, value in list(vars(instance).items()):
+        if name.startswith("_"):
+            continue
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            continue
+        fields[name] = value
+    return fields
+
+
+def serve_sent_mail(app: WsgiApp) -> WsgiApp:
+    def serving(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != SENT_MAIL_PATH:
+            return app(environ, start_response)
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Length", "0")])
+            return []
+        body = json.dumps(sent_mail()).encode()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        start_response("200 OK", headers)
+        return [body] if environ["REQUEST_METHOD"] == "GET" else []
+
+    return serving
+
+
 class MotoServer(ThreadedMotoServer):
-    """`ThreadedMotoServer` with its DynamoDB requests serialised."""
+    """`ThreadedMotoServer` with its DynamoDB requests serialised and SES's sent mail readable."""
 
     def __init__(self, ip_address: str, port: int) -> None:
         super().__init__(ip_address=ip_address, port=port, verbose=False)
 
     def _server_entry(self) -> None:
-        app = serialise_dynamodb(DomainDispatcherApplication(create_backend_app))
+        app = serve_sent_mail(serialise_dynamodb(DomainDispatcherApplication(create_backend_app)))
         self._server = make_server(
             self._ip_address, self._port, app, threaded=True, request_handler=MotoRequestHandler
         )

@@ -37,7 +37,7 @@ from infra.local.resources import client, create_resources
 from infra.local.seed import DemoCredential, seed
 from infra.local.server import make_api_server, stage_environment
 from infra.local.site import make_site_server
-from infra.local.state import HOST, REGION, ROOT, STAGE
+from infra.local.state import HOST, REGION, ROOT, SENT_MAIL_PATH, STAGE
 from infra.local.worker import ACCOUNT, ENV_SCHEDULE_SECONDS, Worker
 from infra.site import build as build_site
 
@@ -220,7 +220,7 @@ class LocalStack:
             "",
             f"  Site         {self.site_url}/   (the citizens' site; open it in a browser)",
             f"  API          {self.api_url}   (OpenAPI: {self.api_url}/openapi.json)",
-            f"  AWS (moto)   {self.endpoint}   (DynamoDB, SQS, SES...: {self.endpoint}/moto-api/data.json)",
+            f"  AWS (moto)   {self.endpoint}   (e-mails sent: make mail, or {self.endpoint}{SENT_MAIL_PATH})",
         ]
         if self.worker is not None:
             lines += [f"  Worker       {line}" for line in self.worker.describe()]

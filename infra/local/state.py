@@ -26,6 +26,7 @@ REGION = "sa-east-1"
 ROOT = Path(__file__).resolve().parents[2]
 STACK_FILE = "stack.json"
 CREDENTIALS_FILE = "demo-credentials.json"
+SENT_MAIL_PATH = "/_local/ses/sent.json"  # on the moto server: what SES sent (infra/local/moto_server.py)
 
 
 class StackNotRunningError(RuntimeError):

@@ -258,8 +258,8 @@ def scheduled_event(name: str, region: str, when: datetime) -> dict[str, Any]:
 
 STREAM_IDLE_SECONDS = 0.25  # Lambda polls each shard about four times a second
 # ...but moto keeps every shard iterator it hands out (each GetRecords makes one, for good, and
-# /moto-api/data.json, which `make mail` reads, lists them all): an idle stream is polled less and
-# less often, down to this, and back to the fast pace as soon as a batch comes.
+# /moto-api/data.json lists them all): an idle stream is polled less and less often, down to this,
+# and back to the fast pace as soon as a batch comes.
 STREAM_IDLE_MAX_SECONDS = 2.0
 STREAM_RETRY_SECONDS = 1.0  # pause before retrying a failed batch, so a failing handler does not spin
 FAILURE_CONDITION = "RetryAttemptsExhausted"

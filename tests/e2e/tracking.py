@@ -12,7 +12,7 @@ from email import message_from_string, policy
 from email.message import EmailMessage
 from typing import Any
 
-from infra.local.mail import fetch_ses_state
+from infra.local.mail import fetch_sent_mail
 from tests.e2e.test_local_stack import Reply, RunningStack, get
 
 NOTICE_TIMEOUT = 60.0  # the local stack's digest window is 10 s: a notice comes within about 20 s
@@ -41,7 +41,7 @@ def call(method: str, url: str, body: Any = None, *, token: str | None = None,
 def mails_to(stack: RunningStack, address: str) -> list[EmailMessage]:
     endpoint = f"http://127.0.0.1:{stack.moto_port}"
     found = []
-    for item in fetch_ses_state(endpoint).get("RawMessage") or []:
+    for item in fetch_sent_mail(endpoint).get("RawMessage") or []:
         message = message_from_string(str(item["raw_data"]), policy=policy.default)
         assert isinstance(message, EmailMessage)
         if address in str(message["To"]):

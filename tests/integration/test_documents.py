@@ -134,16 +134,12 @@ def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
 
 
 @pytest.fixture
-def multipart_settings(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def multipart_settings(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     """A small single-upload limit and part size (100 MiB and 5 MiB by default) so parts stay tiny."""
     monkeypatch.setenv("PEN_DOCUMENTOS_LIMITE_ENVIO_UNICO", "1024")
     monkeypatch.setenv("PEN_DOCUMENTOS_PARTE_MINIMA", "1024")
     monkeypatch.setattr("moto.s3.models.S3_UPLOAD_PART_MIN_SIZE", 1024)
     bootstrap.reset()
-    yield
-    # moto keeps the parts as keys of no bucket, and its /moto-api/data.json then fails on them
-    # (MissingBucket): clear the server's state so later tests on it can read that document.
-    http("POST", f"{stack.endpoint}/moto-api/reset").read()
 
 
 # --- internal documents ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ notices worker (run_notices) and the SES events worker (record_mail_events), rea
 back as MIME.
 
 The moto server runs in this process, so SES's sent messages are read from its backend directly
-(the same state `/moto-api/data.json` shows, without dumping every service's state). Addresses are
+(`sent_mail`, what the server's sent-mail view answers). Addresses are
 unique per test, so other tests' mail never counts.
 """
 
@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.client import BaseClient
 from chalice.test import Client
-from moto.ses.models import ses_backends
 
 import app as app_module
 from chalicelib.config import ENV_QUEUE_AVISOS, ENV_QUEUE_CORREIO
@@ -30,6 +29,7 @@ from chalicelib.domain.following import window_of
 from chalicelib.domain.processes import AccessLevel, Interested, Metadata
 from chalicelib.domain.structures import Structure
 from chalicelib.services.processes import Actor
+from infra.local.moto_server import sent_mail
 from infra.local.resources import client as aws_client
 from infra.local.worker import Worker
 from tests import servers
@@ -155,15 +155,11 @@ def address() -> str:
 def mails_to(email: str) -> list[EmailMessage]:
     """Every message SES accepted for `email`, oldest first, parsed as MIME."""
     found: list[EmailMessage] = []
-    for _, regions in ses_backends.items():
-        for _, backend in regions.items():
-            for sent in list(getattr(backend, "sent_messages", [])):
-                raw = getattr(sent, "raw_data", None)
-                if raw is None or email not in (sent.destinations or []):
-                    continue
-                parsed = message_from_string(raw, policy=policy.default)
-                assert isinstance(parsed, EmailMessage)
-                found.append(parsed)
+    for sent in sent_mail().get("RawMessage", []):
+        if email in (sent.get("destinations") or []):
+            parsed = message_from_string(sent["raw_data"], policy=policy.default)
+            assert isinstance(parsed, EmailMessage)
+            found.append(parsed)
     return found
 
 

@@ -2,11 +2,15 @@
 
 Without its fixes, moto's server answers concurrent TransactWriteItems with 500s, a cancelled
 transaction undoes other requests' writes, and every open stream iterator goes blind after one.
+Its sent-mail view answers where moto's whole-state dump fails.
 """
 
 from __future__ import annotations
 
+import json
 import threading
+import urllib.error
+import urllib.request
 import uuid
 from typing import Any
 
@@ -15,6 +19,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from infra.local.state import SENT_MAIL_PATH
 from tests.servers import REGION
 
 
@@ -156,3 +161,46 @@ def test_a_write_failing_midway_is_undone_with_its_stream_records(moto_endpoint:
     assert "Item" not in dynamodb.get_item(TableName=table, Key={"pk": {"S": "new"}})
     assert dynamodb.get_item(TableName=table, Key={"pk": {"S": "old"}})["Item"]["v"]["S"] == "before"
     assert streams.get_records(ShardIterator=first["NextShardIterator"])["Records"] == []
+
+
+def _complete_a_multipart_upload(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("moto.s3.models.S3_UPLOAD_PART_MIN_SIZE", 1024)
+    s3: Any = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
+    bucket, key = f"moto-{uuid.uuid4().hex[:8]}", "grande.pdf"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    parts = [
+        {
+            "PartNumber": n,
+            "ETag": s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=n, Body=body)["ETag"],
+        }
+        for n, body in [(1, b"a" * 1024), (2, b"b" * 10)]
+    ]
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts})
+
+
+def test_the_sent_mail_view_lists_a_raw_message_after_a_multipart_upload(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # moto's /moto-api/data.json answers 500 from here on (the parts it keeps belong to no bucket)
+    _complete_a_multipart_upload(moto_endpoint, monkeypatch)
+    sender, to = "pen@example.gov.br", f"cidada.{uuid.uuid4().hex[:8]}@example.org"
+    ses = boto3.client("sesv2", endpoint_url=moto_endpoint, region_name=REGION)
+    ses.create_email_identity(EmailIdentity=sender)
+    raw = f"From: {sender}\r\nTo: {to}\r\nSubject: Movimentação\r\n\r\nOlá".encode()
+    ses.send_email(FromEmailAddress=sender, Destination={"ToAddresses": [to]}, Content={"Raw": {"Data": raw}})
+
+    with urllib.request.urlopen(f"{moto_endpoint}{SENT_MAIL_PATH}", timeout=10) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "application/json"
+        sent = json.load(response)
+    mine = [m for m in sent["RawMessage"] if to in m["destinations"]]
+    assert [(m["source"], m["raw_data"]) for m in mine] == [(sender, raw.decode())]
+
+
+def test_the_sent_mail_view_is_read_only(moto_endpoint: str) -> None:
+    request = urllib.request.Request(f"{moto_endpoint}{SENT_MAIL_PATH}", method="POST", data=b"{}")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 405
+    assert refused.value.headers["Allow"] == "GET, HEAD"

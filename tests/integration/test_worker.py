@@ -21,11 +21,10 @@ from chalicelib import bootstrap
 from chalicelib.config import ENV_ENDPOINT, ENV_REGION
 from chalicelib.services.ports import MailMessage
 from chalicelib.store.mail import message_to_json
-from infra.local.mail import fetch_ses_state, sent_mails
+from infra.local.mail import fetch_sent_mail, sent_mails
 from infra.local.resources import client, create_resources
 from infra.local.worker import QueueSource, Schedule, Worker, failed_ids
 from infra.resources import STACK
-from tests import servers
 
 REGION = "sa-east-1"
 MAIL_QUEUE = next(q for q in STACK.queues if q.handler == "send_mail")
@@ -89,21 +88,13 @@ def local(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     bootstrap.reset()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def small_moto_state(moto_endpoint: str) -> None:
-    """These tests read SES's state through moto's whole-state dump, whose time grows with everything
-    the other tests left on the in-process moto (every server in a process shares one state): reset it
-    first. Safe: every test creates the resources it uses."""
-    servers.reset_moto(moto_endpoint)
-
-
 def mail_to(address: str, subject: str) -> str:
     return message_to_json(MailMessage(to=address, subject=subject, text=f"Corpo de {subject}\n"))
 
 
 def sent_to(endpoint: str, addresses: set[str]) -> list[Any]:
     """What SES on the moto server holds for these recipients (the server is shared: filter)."""
-    return [m for m in sent_mails(fetch_ses_state(endpoint)) if set(m.to) & addresses]
+    return [m for m in sent_mails(fetch_sent_mail(endpoint)) if set(m.to) & addresses]
 
 
 def test_one_poll_sends_the_good_messages_and_leaves_the_malformed_one(local: Env) -> None:
