@@ -76,9 +76,9 @@ faults: setup ## the fault matrix alone (make test runs it too): every AWS call 
 	rm -f bench/results/faults.json
 	PEN_FAULTS=record $(PY) -m pytest -n 2 tests/integration/test_fault_matrix.py
 
-fuzz: setup ## fuzz every API route on a local stack, long: FUZZ_EXAMPLES per route and mode (500; make test runs 100)
+fuzz: setup ## fuzz every API route on a local stack, long: FUZZ_EXAMPLES per route and mode (500; make test runs 100), and every property test from fresh random seeds
 	PEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PEN_FUZZ_EXPLORE=1 PEN_PROPERTY_EXAMPLES=$(FUZZ_EXAMPLES) \
-		$(PY) -m pytest -n 2 --dist loadgroup tests/e2e/test_fuzz.py tests/integration/test_properties_bus.py
+		$(PY) -m pytest -n 2 --dist loadgroup tests/e2e/test_fuzz.py tests/integration/test_properties_bus.py tests/unit
 
 mail: $(STAMP) ## show the e-mails the local stack has "sent"
 	$(PY) -m infra.local.mail

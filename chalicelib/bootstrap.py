@@ -83,7 +83,7 @@ def build(settings: Settings) -> Services:
     bind_models(settings)
     clock = SystemClock()
     connection = Connection(region=settings.region, host=settings.endpoint_url)
-    registry = Registry(DynamoStructureRepository(connection))
+    registry = Registry(DynamoStructureRepository(connection), settings.registry_cache_seconds)
     outbox = SqsMailOutbox(aws.client("sqs", settings), settings.queue_correio)
     credentials = Credentials(DynamoClientRepository(), registry, clock, outbox)
     sender = SesMailSender(

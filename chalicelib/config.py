@@ -51,6 +51,9 @@ ENV_BUS_DEADLINE_DAYS = "PEN_BARRAMENTO_PRAZO_DIAS"
 # The digest waits in SQS until its window closes, and SQS delays at most 15 minutes.
 ENV_NOTICE_WINDOW = "PEN_AVISOS_JANELA_SEGUNDOS"
 MAX_NOTICE_WINDOW = 840  # 15 min of SQS delay, less a minute of margin
+# Structures: how long a container keeps a unit it looked up for a check (0: never kept). A change
+# an operator makes to the registry reaches running Lambdas within this time.
+ENV_REGISTRY_CACHE = "PEN_ESTRUTURAS_CACHE_SEGUNDOS"
 MIB = 1024 * 1024
 DEFAULT_DOCS_MEDIA_TYPES = frozenset(
     {"application/pdf", "image/jpeg", "image/png", "image/tiff", "video/mp4"}
@@ -105,6 +108,7 @@ class Settings:
     documents_min_part_size: int = 5 * MIB
     bus_deadline_days: int = 8
     notice_window_seconds: int = 600
+    registry_cache_seconds: int = 60
     retired_signing_keys: tuple[str, ...] = ()  # published, never used to sign (docs/OPERATIONS.md)
 
     @classmethod
@@ -140,6 +144,7 @@ class Settings:
             documents_min_part_size=_positive(env, ENV_DOCS_MIN_PART, 5 * MIB),
             bus_deadline_days=_positive(env, ENV_BUS_DEADLINE_DAYS, 8),
             notice_window_seconds=_notice_window(env),
+            registry_cache_seconds=_whole(env, ENV_REGISTRY_CACHE, 60),
             retired_signing_keys=_retired_keys(env.get(ENV_SIGNING_KEYS_RETIRED), env.get(ENV_SIGNING_KEY)),
         )
 
@@ -150,6 +155,15 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigurationError(f"{name} must be a positive whole number, not {raw!r}")
+    return int(raw)
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ConfigurationError(f"{name} must be a whole number (0 or more), not {raw!r}")
     return int(raw)
 
 

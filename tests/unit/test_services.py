@@ -71,6 +71,28 @@ def test_import_saves_parents_first_and_reports_what_changed(world: World) -> No
     assert registry.get("202").agency_id == "200"
 
 
+class CountingStructures(InMemoryStructures):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gets = 0
+
+    def get(self, structure_id: str) -> Structure | None:
+        self.gets += 1
+        return super().get(structure_id)
+
+
+@pytest.mark.parametrize(("cache_seconds", "reads"), [(60, 1), (0, 3)])
+def test_a_container_keeps_a_unit_it_looked_up_for_the_configured_time(
+    cache_seconds: int, reads: int
+) -> None:
+    structures = CountingStructures()
+    registry = Registry(structures, cache_seconds)
+    registry.save(Structure(id="100", name="Ministério da Saúde", acronym="MS", agency_id=""))
+    structures.gets = 0
+    assert [registry.find("100") is not None for _ in range(3)] == [True, True, True]
+    assert structures.gets == reads
+
+
 def test_issued_token_authenticates_and_is_stored_only_as_a_hash(world: World) -> None:
     _, credentials, clients, outbox, _ = world
     issued = credentials.issue("100", "SEI do MS", frozenset({Scope.PROCESSOS}))
