@@ -147,12 +147,14 @@ def site_resources(stack: Stack, stage: str, rest_api: str) -> dict[str, Json]:
                     # A file the bucket does not hold: S3 answers 403 (the distribution may not list the
                     # bucket), shown as the site's own page with 404. Distribution-wide, so no answer of
                     # the API behind /publico/* may be a 403 (tests/integration/test_edge.py checks).
+                    # The 404 is cached for a minute: a page published just after someone asked for
+                    # it shows within that time, and scans of missing paths still mostly stop at the edge.
                     "CustomErrorResponses": [
                         {
                             "ErrorCode": 403,
                             "ResponseCode": 404,
                             "ResponsePagePath": f"/{NOT_FOUND_PAGE}",
-                            "ErrorCachingMinTTL": 300,
+                            "ErrorCachingMinTTL": 60,
                         }
                     ],
                     # South America's edges are only in the full price class.

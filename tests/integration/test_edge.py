@@ -437,7 +437,7 @@ def test_a_missing_site_file_is_the_sites_404_page_and_no_public_api_answer_is_t
     it would also swallow a 403 of the API behind /publico/*, so none may exist."""
     config = resources[SITE_DISTRIBUTION]["Properties"]["DistributionConfig"]
     assert config["CustomErrorResponses"] == [
-        {"ErrorCode": 403, "ResponseCode": 404, "ResponsePagePath": "/404.html", "ErrorCachingMinTTL": 300}
+        {"ErrorCode": 403, "ResponseCode": 404, "ResponsePagePath": "/404.html", "ErrorCachingMinTTL": 60}
     ]
     assert (ROOT / "site" / "404.html").is_file()
     assert [b["PathPattern"] for b in config["CacheBehaviors"]] == ["/publico/*"]
