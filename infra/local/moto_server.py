@@ -16,9 +16,9 @@ view of what SES sent.
    stream records dropped.
 3. `GET /_local/ses/sent.json` lists the messages SES accepted (`make mail` and the tests read it).
    moto's own `/moto-api/data.json` renders every model of every service, properties included,
-   without any lock: while the worker and the API write, one of those reads can fail and the whole
-   dump answers 500 (it did in CI, under the e2e tests); a leftover multipart part fails it for
-   good. This view reads SES's sent list only. (An S3 bucket name cannot start with "_", so the
+   without any lock, while the worker and the API write: it answered an e2e test's poll with a 500
+   in CI (not reproduced here), and a completed multipart upload makes it fail on every call. This
+   view reads SES's sent list only. (An S3 bucket name cannot start with "_", so the
    path cannot shadow an object.)
 
 Imported by tests/servers.py, so every test process runs the same moto, in process or as a server.
