@@ -858,7 +858,8 @@ def public_routes(s: Stack) -> None:
         r"acompanhamentos/([0-9a-f]{32})/cancelamento\?token=([\w\-%]+)", unsubscribe
     )
     if link is None:
-        raise RuntimeError(f"no unsubscribe link in {unsubscribe!r}")
+        subjects = [str(m.get("Subject", "")) for m in mails]
+        raise RuntimeError(f"no unsubscribe link in the last of the e-mails to the follower: {subjects}")
     s.measure(
         "POST /publico/acompanhamentos/{id}/cancelamento",
         "POST",
