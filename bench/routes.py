@@ -276,8 +276,10 @@ class Stack:
 
     # the worker, by hand
 
-    def drain(self, patience: float = 8.0) -> dict[str, int]:
-        """Runs every queue, stream and delayed message until nothing is left; returns invocations."""
+    def drain(self, patience: float = 60.0) -> dict[str, int]:
+        """Runs every queue, stream and delayed message until nothing is left; returns invocations.
+        A message still waiting after `patience` seconds fails the run: returning then (as it did
+        after 8 s) would silently leave its leg's calls out of the counts."""
         invoked: Counter[str] = Counter()
         deadline = time.monotonic() + patience
         while True:
@@ -295,8 +297,11 @@ class Stack:
                 if time.monotonic() > deadline + 300:  # a message failing for ever, say
                     raise RuntimeError(f"the worker never went idle: {dict(invoked)}")
                 continue
-            if not self._waiting() or time.monotonic() > deadline:
+            if not self._waiting():
                 return dict(invoked)
+            if time.monotonic() > deadline:
+                waited = f"{patience:.0f} s"
+                raise RuntimeError(f"messages still wait in the queues after {waited}: {dict(invoked)}")
             time.sleep(0.2)
 
     def _waiting(self) -> bool:
