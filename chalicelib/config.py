@@ -149,22 +149,18 @@ class Settings:
         )
 
 
+def _whole(env: Mapping[str, str], name: str, default: int, *, least: int = 0) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < least:
+        wanted = "a positive whole number" if least == 1 else f"a whole number ({least} or more)"
+        raise ConfigurationError(f"{name} must be {wanted}, not {raw!r}")
+    return int(raw)
+
+
 def _positive(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigurationError(f"{name} must be a positive whole number, not {raw!r}")
-    return int(raw)
-
-
-def _whole(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if not raw:
-        return default
-    if not raw.isdigit():
-        raise ConfigurationError(f"{name} must be a whole number (0 or more), not {raw!r}")
-    return int(raw)
+    return _whole(env, name, default, least=1)
 
 
 def _notice_window(env: Mapping[str, str]) -> int:
